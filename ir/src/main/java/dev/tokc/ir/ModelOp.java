@@ -1,0 +1,157 @@
+package dev.tokc.ir;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Model-level ops: the vocabulary of transformer blocks. Importers of checkpoints emit these directly; raising
+ * turns primitive-op subgraphs from ONNX into them. Layout convention: activations are {@code [..., hidden]};
+ * attention operands are {@code [batch, seq, heads, head_dim]}.
+ */
+public sealed interface ModelOp extends Op {
+
+    /** x / sqrt(mean(x^2, last axis) + eps) * (weight + weightOffset). Gemma stores weights as offsets from 1. */
+    record RmsNorm(double eps, double weightOffset) implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2);
+            Node x = in.get(0);
+            Infer.requireFloat(x, "x");
+            Infer.requireMinRank(x, 1, "x");
+            Infer.requireRank(in.get(1), 1, "weight");
+            Infer.requireDimEqual(in.get(1).shape().dim(0), x.shape().at(-1), "weight length != last dim of x");
+            return x.type();
+        }
+    }
+
+    /**
+     * (x - mean) / sqrt(var + eps) * weight (+ bias) over the axes from {@code axis} to the end (ONNX
+     * LayerNormalization, which imports to this op). Inputs: x, weight, optional bias.
+     */
+    record LayerNorm(double eps, long axis) implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2, 3);
+            Node x = in.get(0);
+            Infer.requireFloat(x, "x");
+            int ax = Infer.axis(axis, x.rank());
+            Shape norm = new Shape(x.shape().dims().subList(ax, x.rank()));
+            for (int i = 1; i < in.size(); i++) {
+                try {
+                    Shape.broadcast(norm, in.get(i).shape());
+                } catch (IllegalArgumentException e) {
+                    throw new IrException((i == 1 ? "weight " : "bias ") + in.get(i).shape()
+                            + " does not broadcast to the normalised dims " + norm);
+                }
+            }
+            return x.type();
+        }
+    }
+
+    /**
+     * Rotary position embedding. Inputs: x {@code [batch, seq, heads, head_dim]}, positions i64 {@code [batch, seq]},
+     * inverse frequencies f32 {@code [rotary_dim / 2]}. Angle {@code a = pos * inv_freq[i]} (computed in f32, as
+     * Hugging Face does); the first {@code rotary_dim} dims rotate, the rest pass through. {@code interleaved}:
+     * pairs are (2i, 2i+1) (GPT-J style); otherwise (i, i + rotary_dim/2) (NeoX/Llama "rotate_half").
+     */
+    record Rope(boolean interleaved) implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 3);
+            Node x = in.get(0);
+            Infer.requireFloat(x, "x");
+            Infer.requireRank(x, 4, "x [batch, seq, heads, head_dim]");
+            Infer.requireInteger(in.get(1), "positions");
+            Infer.requireRank(in.get(1), 2, "positions [batch, seq]");
+            Infer.requireDimEqual(in.get(1).shape().dim(1), x.shape().dim(1), "positions seq != x seq");
+            Infer.requireRank(in.get(2), 1, "inv_freq");
+            Infer.requireFloat(in.get(2), "inv_freq");
+            Dim half = in.get(2).shape().dim(0);
+            Dim hd = x.shape().dim(3);
+            if (half.isConstant() && hd.isConstant() && 2 * half.value() > hd.value()) {
+                throw new IrException("rotary dim " + 2 * half.value() + " exceeds head_dim " + hd.value());
+            }
+            return x.type();
+        }
+    }
+
+    /**
+     * Scaled dot-product attention. Inputs: q {@code [batch, seq, heads, head_dim]}, k and v
+     * {@code [batch, kv_seq, kv_heads, head_dim]}, optional additive mask broadcastable to
+     * {@code [batch, heads, seq, kv_seq]}. Query head h reads kv head {@code h / (heads / kv_heads)} (GQA, no
+     * repeat_kv). {@code causal}: query i sees keys j <= i + (kv_seq - seq). {@code softcap} > 0 applies
+     * {@code softcap * tanh(s / softcap)} to the scores; {@code slidingWindow} > 0 also hides keys older than the
+     * window. Output {@code [batch, seq, heads, head_dim]}.
+     */
+    record Attention(int numHeads, int numKvHeads, boolean causal, double scale, double softcap, long slidingWindow)
+            implements ModelOp {
+        public Attention {
+            AttentionChecks.heads(numHeads, numKvHeads);
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 3, 4);
+            return AttentionChecks.check(in.subList(0, 3), numHeads, numKvHeads);
+        }
+    }
+
+    /** silu(gate) * up. */
+    record Swiglu() implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2);
+            Infer.sameDType(in);
+            Infer.requireFloat(in.get(0), "gate");
+            if (!in.get(0).shape().equals(in.get(1).shape())) {
+                throw new IrException("gate " + in.get(0).shape() + " and up " + in.get(1).shape() + " differ");
+            }
+            return in.get(0).type();
+        }
+    }
+
+    /** x * sigmoid(x). */
+    record Silu() implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Infer.requireFloat(in.get(0), "x");
+            return in.get(0).type();
+        }
+    }
+
+    /** GELU, exact (erf) or the tanh approximation. */
+    record Gelu(boolean tanh) implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Infer.requireFloat(in.get(0), "x");
+            return in.get(0).type();
+        }
+    }
+
+    /** Rows of table {@code [vocab, hidden]} selected by integer ids {@code [...]}: {@code [..., hidden]}. */
+    record Embedding() implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2);
+            Infer.requireRank(in.get(0), 2, "table");
+            Infer.requireInteger(in.get(1), "ids");
+            List<Dim> out = new ArrayList<>(in.get(1).shape().dims());
+            out.add(in.get(0).shape().dim(1));
+            return new TensorType(in.get(0).dtype(), new Shape(out));
+        }
+    }
+
+    /**
+     * x {@code [..., in]} times W plus optional bias {@code [out]}. W is {@code [out, in]} (Hugging Face Linear)
+     * or, with {@code transposeWeight}, {@code [in, out]} (GPT-2 Conv1D).
+     */
+    record Linear(boolean transposeWeight) implements ModelOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2, 3);
+            return LinearChecks.check(in, transposeWeight);
+        }
+    }
+}

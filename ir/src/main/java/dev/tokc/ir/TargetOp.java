@@ -1,0 +1,162 @@
+package dev.tokc.ir;
+
+import java.util.List;
+
+/**
+ * Target-level ops: what the backends implement as kernels. The KV cache is opaque: {@link KvWrite} stores new
+ * keys and values into it and returns an i64 scalar <em>write token</em>; {@link PagedAttention} takes that token as
+ * an input so that, in SSA form, reads of a layer's cache are ordered after its writes. Block tables, context
+ * lengths and query offsets are ordinary graph inputs whose contents only the runtime knows.
+ *
+ * <p>Ragged batches: decode and chunked prefill flatten the tokens of all sequences into one {@code tokens} axis;
+ * {@code query_starts [seqs + 1]} gives each sequence's slice of it.
+ */
+public sealed interface TargetOp extends Op {
+
+    /**
+     * GEMM with an epilogue (see {@link Epilogue}). Inputs: x {@code [..., in]}, w {@code [out, in]} (or
+     * {@code [in, out]} with {@code transposeWeight}), bias {@code [out]} when {@code hasBias}, residual when the
+     * epilogue is RESIDUAL_ADD.
+     */
+    record FusedLinear(Epilogue epilogue, boolean hasBias, boolean transposeWeight) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            int expected = 2 + (hasBias ? 1 : 0) + (epilogue == Epilogue.RESIDUAL_ADD ? 1 : 0);
+            Infer.arity(in, expected);
+            TensorType t = LinearChecks.check(in.subList(0, hasBias ? 3 : 2), transposeWeight);
+            if (epilogue == Epilogue.SILU_MUL || epilogue == Epilogue.GELU_MUL) {
+                Dim out = t.shape().at(-1);
+                Dim half = out.exactDiv(Dim.of(2))
+                        .orElseThrow(() -> new IrException("gated epilogue needs an even out-features, got " + out));
+                return t.withShape(t.shape().withDim(t.rank() - 1, half));
+            }
+            if (epilogue == Epilogue.RESIDUAL_ADD) {
+                Node r = in.getLast();
+                if (!r.shape().equals(t.shape()) || r.dtype() != t.dtype()) {
+                    throw new IrException("residual " + r.type() + " does not match the result " + t);
+                }
+            }
+            return t;
+        }
+    }
+
+    /** Causal prefill attention, tiled with an online softmax; same operands and result as {@link ModelOp.Attention}. */
+    record FlashAttention(int numHeads, int numKvHeads, double scale, double softcap, long slidingWindow) implements TargetOp {
+        public FlashAttention {
+            AttentionChecks.heads(numHeads, numKvHeads);
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 3);
+            return AttentionChecks.check(in, numHeads, numKvHeads);
+        }
+    }
+
+    /**
+     * Writes k and v {@code [tokens, kv_heads, head_dim]} of layer {@code layer} into the cache at flat slots
+     * {@code slots [tokens]} (slot = block * block_size + offset). Returns the i64 scalar write token.
+     */
+    record KvWrite(KvCacheSpec spec, int layer) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 3);
+            if (layer < 0 || layer >= spec.layers()) {
+                throw new IrException("layer " + layer + " outside the cache's " + spec.layers() + " layers");
+            }
+            for (int i = 0; i < 2; i++) {
+                Node kv = in.get(i);
+                Infer.requireRank(kv, 3, i == 0 ? "k [tokens, kv_heads, head_dim]" : "v [tokens, kv_heads, head_dim]");
+                Infer.requireDimEqual(kv.shape().dim(1), Dim.of(spec.kvHeads()), "kv heads != spec");
+                Infer.requireDimEqual(kv.shape().dim(2), Dim.of(spec.headDim()), "head_dim != spec");
+            }
+            Infer.requireInteger(in.get(2), "slots");
+            Infer.requireRank(in.get(2), 1, "slots [tokens]");
+            return new TensorType(DType.I64, Shape.SCALAR);
+        }
+    }
+
+    /**
+     * Attention of q {@code [tokens, heads, head_dim]} over the cached keys and values of layer {@code layer}.
+     * Inputs: q, the write token of this layer's {@link KvWrite}, block_tables i32 {@code [seqs, max_blocks]},
+     * context_lens i32 {@code [seqs]} (tokens in the cache for each sequence, new ones included), query_starts i32
+     * {@code [seqs + 1]}. Query j of sequence i (of n_i) is at position {@code context_lens[i] - n_i + j} and sees
+     * positions up to it. Each KV head serves its query group in one pass (GQA).
+     */
+    record PagedAttention(KvCacheSpec spec, int layer, int numHeads, double scale, double softcap, long slidingWindow)
+            implements TargetOp {
+        public PagedAttention {
+            AttentionChecks.heads(numHeads, spec.kvHeads());
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 5);
+            Node q = in.get(0);
+            Infer.requireFloat(q, "q");
+            Infer.requireRank(q, 3, "q [tokens, heads, head_dim]");
+            Infer.requireDimEqual(q.shape().dim(1), Dim.of(numHeads), "q heads != num_heads");
+            Infer.requireDimEqual(q.shape().dim(2), Dim.of(spec.headDim()), "q head_dim != spec");
+            if (!(in.get(1).is(KvWrite.class)) || ((KvWrite) in.get(1).op()).layer() != layer) {
+                throw new IrException("input 1 must be the kv_write token of layer " + layer + ", got " + in.get(1).describe());
+            }
+            Infer.requireRank(in.get(2), 2, "block_tables [seqs, max_blocks]");
+            Infer.requireRank(in.get(3), 1, "context_lens [seqs]");
+            Infer.requireRank(in.get(4), 1, "query_starts [seqs + 1]");
+            for (int i = 2; i < 5; i++) {
+                Infer.requireInteger(in.get(i), "input " + i);
+            }
+            return q.type();
+        }
+    }
+
+    /** Linear over a packed quantized weight {@code [out, in]} (its element type carries the block geometry). */
+    record QuantizedLinear() implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 2, 3);
+            if (!in.get(1).type().isQuantized()) {
+                throw new IrException("weight must have a quantized element type, got " + in.get(1).type());
+            }
+            return LinearChecks.check(in, false);
+        }
+    }
+
+    /** Sum of x over the {@code worldSize} ranks of a tensor-parallel group. */
+    record AllReduce(int worldSize) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            return in.get(0).type();
+        }
+    }
+
+    /** Concatenation of every rank's x along {@code axis}. */
+    record AllGather(long axis, int worldSize) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            int ax = Infer.axis(axis, in.get(0).rank());
+            Shape s = in.get(0).shape();
+            return in.get(0).type().withShape(s.withDim(ax, s.dim(ax).times(worldSize)));
+        }
+    }
+
+    /** Sends x to pipeline stage {@code peer}; returns x so the send stays live in SSA form. */
+    record Send(int peer) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            return in.get(0).type();
+        }
+    }
+
+    /** Receives a tensor of {@code type} from pipeline stage {@code peer}. */
+    record Recv(int peer, TensorType type) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 0);
+            return type;
+        }
+    }
+}
