@@ -1,6 +1,9 @@
 package dev.tokc.frontend.onnx;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.tokc.frontend.ModelFormatException;
+import dev.tokc.frontend.onnx.proto.OptionalProto;
+import dev.tokc.frontend.onnx.proto.SequenceProto;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,13 +26,13 @@ import java.util.stream.Stream;
  *   &lt;case&gt;/test_data_set_0/input_0.pb, input_1.pb, ..., output_0.pb, ...
  *   &lt;case&gt;/test_data_set_1/...
  * </pre>
- * Each {@code .pb} file is one serialized TensorProto. {@code input_K} feeds the K-th graph input (initializers
- * excluded) and {@code output_K} is the expected K-th graph output, so the data sets key tensors by the graph's
- * names: the names inside the {@code .pb} files are not always set, the graph's always are. Data sets are in
- * numeric order ({@code test_data_set_10} after {@code _9}).
- *
- * <p>Only tensor-valued inputs and outputs are supported; a case whose graph declares a sequence, map or optional
- * value fails with a {@link ModelFormatException} naming it, because those files are not TensorProtos.
+ * {@code input_K} feeds the K-th graph input (initializers excluded) and {@code output_K} is the expected K-th
+ * graph output, so the data sets key values by the graph's names: the names inside the {@code .pb} files are
+ * not always set, the graph's always are. Each file holds the message the graph declares for that position: a
+ * TensorProto for a tensor, a SequenceProto for a sequence, an OptionalProto for an optional (the files carry
+ * no type tag of their own). Sparse tensors and maps are not supported and fail with a
+ * {@link ModelFormatException} naming the file. Data sets are in numeric order ({@code test_data_set_10}
+ * after {@code _9}).
  *
  * @param name      the folder name, like {@code test_add_bcast}
  * @param directory the case folder
@@ -42,13 +45,26 @@ public record OnnxNodeTestCase(String name, Path directory, OnnxModel model, Lis
      * One set of inputs and the outputs they must produce.
      *
      * @param name    the folder name, like {@code test_data_set_0}
-     * @param inputs  input tensors by graph input name, in graph order
-     * @param outputs expected output tensors by graph output name, in graph order
+     * @param inputs  input values by graph input name, in graph order
+     * @param outputs expected output values by graph output name, in graph order
      */
-    public record DataSet(String name, Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> outputs) {
+    public record DataSet(String name, Map<String, OnnxValue> inputs, Map<String, OnnxValue> outputs) {
         public DataSet {
             inputs = Collections.unmodifiableMap(new LinkedHashMap<>(inputs));
             outputs = Collections.unmodifiableMap(new LinkedHashMap<>(outputs));
+        }
+
+        /** The input named {@code name}, which must be a tensor. */
+        public OnnxTensor inputTensor(String name) {return tensor(inputs, name, "input");}
+
+        /** The expected output named {@code name}, which must be a tensor. */
+        public OnnxTensor outputTensor(String name) {return tensor(outputs, name, "output");}
+
+        private OnnxTensor tensor(Map<String, OnnxValue> values, String name, String role) {
+            OnnxValue v = values.get(name);
+            if (v instanceof OnnxTensor t) return t;
+            throw new IllegalArgumentException(this.name + " has no " + role + " tensor '" + name + "'"
+                    + (v == null ? "" : " (it is a " + v.getClass().getSimpleName() + ")"));
         }
     }
 
@@ -77,8 +93,8 @@ public record OnnxNodeTestCase(String name, Path directory, OnnxModel model, Lis
     }
 
     private static DataSet loadDataSet(Path setDir, OnnxModel model) {
-        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
-        Map<String, OnnxTensor> outputs = new LinkedHashMap<>();
+        Map<String, OnnxValue> inputs = new LinkedHashMap<>();
+        Map<String, OnnxValue> outputs = new LinkedHashMap<>();
         Map<Integer, Path> inputFiles = new java.util.TreeMap<>();
         Map<Integer, Path> outputFiles = new java.util.TreeMap<>();
         try (Stream<Path> files = Files.list(setDir)) {
@@ -95,7 +111,7 @@ public record OnnxNodeTestCase(String name, Path directory, OnnxModel model, Lis
         return new DataSet(setDir.getFileName().toString(), inputs, outputs);
     }
 
-    private static void bind(Map<Integer, Path> files, List<OnnxValueInfo> declared, Map<String, OnnxTensor> into,
+    private static void bind(Map<Integer, Path> files, List<OnnxValueInfo> declared, Map<String, OnnxValue> into,
                              Path setDir, String role) {
         for (Map.Entry<Integer, Path> e : files.entrySet()) {
             int k = e.getKey();
@@ -103,11 +119,34 @@ public record OnnxNodeTestCase(String name, Path directory, OnnxModel model, Lis
                 throw new ModelFormatException(e.getValue() + ": the graph has only " + declared.size() + " " + role + "s");
             }
             OnnxValueInfo v = declared.get(k);
-            if (v.kind() != OnnxValueInfo.Kind.TENSOR) {
-                throw new ModelFormatException(e.getValue() + ": " + role + " '" + v.name() + "' is a " + v.kind()
-                        + "; only tensor test data is supported");
-            }
-            into.put(v.name(), OnnxTensors.load(e.getValue()));
+            into.put(v.name(), loadValue(e.getValue(), v, role));
+        }
+    }
+
+    private static OnnxValue loadValue(Path file, OnnxValueInfo declared, String role) {
+        Path dir = file.toAbsolutePath().getParent();
+        try {
+            return switch (declared.kind()) {
+                case TENSOR -> OnnxTensors.load(file);
+                case SEQUENCE -> OnnxValue.Sequence.decode(SequenceProto.parseFrom(read(file)), dir);
+                case OPTIONAL -> OnnxValue.OptionalValue.decode(OptionalProto.parseFrom(read(file)), dir);
+                case SPARSE_TENSOR, MAP, UNSPECIFIED -> throw new ModelFormatException(file + ": " + role + " '"
+                        + declared.name() + "' is declared " + declared.kind() + "; tokc reads only tensor, sequence "
+                        + "and optional test data");
+            };
+        } catch (InvalidProtocolBufferException e) {
+            throw new ModelFormatException(file + ": not a serialized " + declared.kind() + " value: " + e.getMessage(), e);
+        } catch (ModelFormatException e) {
+            if (e.getMessage().startsWith(file.toString())) throw e;
+            throw new ModelFormatException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] read(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + file, e);
         }
     }
 

@@ -30,7 +30,7 @@ import java.util.Objects;
  * <p>The typed accessors return the backing array without copying, because weight tensors are large; callers
  * must treat it as read-only. Instances are otherwise immutable.
  */
-public final class OnnxTensor {
+public final class OnnxTensor implements OnnxValue {
     private final String name;
     private final OnnxDataType dtype;
     private final long[] shape;
@@ -85,6 +85,7 @@ public final class OnnxTensor {
     }
 
     /** The tensor's name in the model (may be empty). */
+    @Override
     public String name() {return name;}
 
     public OnnxDataType dtype() {return dtype;}
