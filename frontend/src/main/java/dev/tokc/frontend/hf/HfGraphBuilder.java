@@ -1,6 +1,7 @@
 package dev.tokc.frontend.hf;
 
 import dev.tokc.frontend.ModelFormatException;
+import dev.tokc.frontend.TensorConversions;
 import dev.tokc.frontend.safetensors.Checkpoint;
 import dev.tokc.frontend.safetensors.TensorView;
 import dev.tokc.ir.DType;
@@ -250,22 +251,11 @@ public final class HfGraphBuilder {
             throw new ModelFormatException("tensor '" + key + "' has shape " + t.shape() + ", expected "
                     + java.util.Arrays.toString(shape) + " from config.json");
         }
-        DType dtype = irDType(t);
+        DType dtype = TensorConversions.irDType(t);
+        if (!dtype.isFloat()) {
+            throw new ModelFormatException("tensor '" + key + "' has dtype " + t.dtype() + "; weights must be floating point");
+        }
         Node w = b.weight(key, new TensorType(dtype, Shape.of(shape)));
         return dtype == DType.F32 ? w : b.op(new PrimitiveOp.Cast(DType.F32, false), w);
-    }
-
-    /** The IR dtype of a checkpoint tensor (floating types only: weights of LMs). */
-    static DType irDType(TensorView t) {
-        return switch (t.dtype().name()) {
-            case "F32" -> DType.F32;
-            case "F16" -> DType.F16;
-            case "BF16" -> DType.BF16;
-            case "F64" -> DType.F64;
-            case "F8_E4M3" -> DType.FP8E4M3;
-            case "F8_E5M2" -> DType.FP8E5M2;
-            default -> throw new ModelFormatException("tensor '" + t.name() + "' has dtype " + t.dtype()
-                    + "; weights must be F32, F16, BF16, F64 or F8");
-        };
     }
 }
