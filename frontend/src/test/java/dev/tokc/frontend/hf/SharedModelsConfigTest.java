@@ -33,6 +33,7 @@ class SharedModelsConfigTest {
                     assertEquals(e.shape(), t.shape(), d + ": " + e.name());
                 }
                 assertEquals(expected, c.names(), d + ": checkpoint tensors vs WeightNames.expected()");
+                assertEquals(List.of(), names.verify(c), d.toString());
             }
         }
     }
