@@ -1,6 +1,8 @@
 package dev.tokc.frontend.hf;
 
 import dev.tokc.frontend.ModelFormatException;
+import dev.tokc.frontend.safetensors.Checkpoint;
+import dev.tokc.frontend.safetensors.TensorView;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
@@ -151,6 +153,33 @@ public final class WeightNames {
             }
         }
         return out;
+    }
+
+    /**
+     * Checks that {@code checkpoint} holds every {@link #expected()} tensor with its stored shape.
+     *
+     * @return the checkpoint's tensors that are not expected, in checkpoint order: not an error, since checkpoints
+     *         legitimately carry extras (an {@code lm_head.weight} saved despite tying, old {@code rotary_emb.inv_freq}
+     *         or gpt2 {@code attn.bias} mask buffers), but worth a warning
+     * @throws ModelFormatException naming the first missing tensor or the first shape mismatch
+     */
+    public List<String> verify(Checkpoint checkpoint) {
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (Expected e : expected()) {
+            wanted.add(e.name());
+            TensorView t = checkpoint.find(e.name()).orElseThrow(() -> new ModelFormatException(where(checkpoint)
+                    + ": missing tensor '" + e.name() + "', which a " + config.family().modelType()
+                    + " model with this config.json needs"));
+            if (!t.shape().equals(e.shape())) {
+                throw new ModelFormatException(where(checkpoint) + ": tensor '" + e.name() + "' has shape " + t.shape()
+                        + " but config.json implies " + e.shape());
+            }
+        }
+        return checkpoint.names().stream().filter(n -> !wanted.contains(n)).toList();
+    }
+
+    private static String where(Checkpoint checkpoint) {
+        return checkpoint.shards().getFirst().path().toAbsolutePath().getParent().toString();
     }
 
     private String resolve(Role role, Scope scope, int layer, int expert) {
