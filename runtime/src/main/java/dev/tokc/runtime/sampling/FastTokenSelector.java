@@ -169,11 +169,24 @@ final class FastTokenSelector implements TokenSelector {
         return copy;
     }
 
-    /** Sorts a (small) candidate set best-first. */
-    private static int[] sortBestFirst(float[] l, int[] ids) {
-        return Arrays.stream(ids).boxed()
-                .sorted((a, b) -> TokenSelector.better(l, a, b) ? -1 : TokenSelector.better(l, b, a) ? 1 : 0)
-                .mapToInt(Integer::intValue).toArray();
+    /**
+     * Sorts a candidate set best-first with a primitive sort: each id becomes one long whose natural order is
+     * "larger logit, then lower id" (the logit's bits made order-preserving, inverted, above the id).
+     */
+    static int[] sortBestFirst(float[] l, int[] ids) {
+        long[] keys = new long[ids.length];
+        for (int k = 0; k < ids.length; k++) {
+            int bits = Float.floatToIntBits(l[ids[k]] + 0.0f);   // + 0.0f turns -0.0 into 0.0: they tie
+            int ascending = bits < 0 ? ~bits : bits | Integer.MIN_VALUE;   // unsigned order == float order
+            int descending = ~ascending ^ Integer.MIN_VALUE;             // signed order == reverse float order
+            keys[k] = ((long) descending << 32) | ids[k];
+        }
+        Arrays.sort(keys);
+        int[] out = new int[ids.length];
+        for (int k = 0; k < keys.length; k++) {
+            out[k] = (int) keys[k];
+        }
+        return out;
     }
 
     /**

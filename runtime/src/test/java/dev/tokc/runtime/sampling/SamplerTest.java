@@ -204,6 +204,13 @@ class SamplerTest {
         }
     }
 
+    @Test
+    void primitiveSortMatchesTheComparator() {
+        float[] l = {0.0f, -0.0f, 1f, Float.NEGATIVE_INFINITY, -1f, 1f, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE};
+        int[] ids = java.util.stream.IntStream.range(0, l.length).toArray();
+        assertArrayEquals(new int[] {6, 2, 5, 8, 0, 1, 9, 4, 7, 3}, FastTokenSelector.sortBestFirst(l, ids));
+    }
+
     /** The fast selector computes exactly the reference's function, over many shapes of distribution. */
     @Test
     void fastPathMatchesReference() {
