@@ -58,7 +58,7 @@ public final class FileCheck {
         this.prefix = prefix;
         // The prefix must not be the tail of a longer word (MYCHECK: is not CHECK:); unknown suffixes are caught
         // and reported instead of being ignored, so a typo such as CHECK-NXT: cannot silently disable a check.
-        this.directive = Pattern.compile("(?<![A-Za-z0-9_-])" + Pattern.quote(prefix) + "(-[A-Z]+)?:(.*)$");
+        this.directive = Pattern.compile("(?<![A-Za-z0-9_-])" + Pattern.quote(prefix) + "(-[A-Za-z0-9-]+)?:(.*)$");
     }
 
     /** Checks {@code output} against the directives in {@code checkText} (line numbers start at 1). */

@@ -34,6 +34,7 @@ import java.util.regex.Pattern;
  * <p><b>Expected diagnostics.</b> {@code expected-error@+N {{msg}}} refers to the line N below the annotation,
  * {@code @-N} N above, and no offset to the annotation's own line (useful as a trailing comment). Severities
  * error, warning, note and remark are recognised; the line is kept both as a file line and as a case input line.
+ * Other forms (MLIR's {@code @above}, {@code @below}, several messages on one line) are rejected, not ignored.
  */
 public record GoldenFile(String name, List<Case> cases) {
 
@@ -43,7 +44,8 @@ public record GoldenFile(String name, List<Case> cases) {
             "//\\s*expected-(error|warning|note|remark)(?:@([+-]\\d+))?\\s*\\{\\{(.*?)}}\\s*$");
     /** Any comment that carries a directive, for blanking it out of the input. */
     private static final Pattern DIRECTIVE_COMMENT = Pattern.compile(
-            "//\\s*(?:RUN:|[A-Z][A-Z0-9_]*(?:-[A-Z]+)?:|expected-(?:error|warning|note|remark))");
+            "//\\s*(?:RUN:|[A-Z][A-Z0-9_]*(?:-[A-Za-z0-9-]+)?:|expected-(?:error|warning|note|remark))");
+    private static final Pattern ANY_EXPECTED = Pattern.compile("//\\s*expected-(?:error|warning|note|remark)\\b");
 
     public GoldenFile {
         cases = List.copyOf(cases);
@@ -185,6 +187,11 @@ public record GoldenFile(String name, List<Case> cases) {
         for (SourceLine line : lines) {
             Matcher m = EXPECTED.matcher(line.text());
             if (!m.find()) {
+                // A misspelt annotation must not be ignored: the test would pass without checking anything.
+                if (ANY_EXPECTED.matcher(line.text()).find()) {
+                    throw new IllegalArgumentException(file + ":" + line.number() + ": unsupported expected-diagnostic"
+                            + " syntax (use expected-error[@+N|@-N] {{message}}): " + line.text().strip());
+                }
                 continue;
             }
             int offset = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));

@@ -464,6 +464,7 @@ class FileCheckTest {
             Failure f = fails(Reason.MALFORMED_CHECK, "// CHECK: graph\n// CHECK-NXT: rms\n", GRAPH);
             assertEquals(2, f.checkLine().number());
             fails(Reason.MALFORMED_CHECK, "// CHECK-DAG: rms\n", GRAPH);
+            fails(Reason.MALFORMED_CHECK, "// CHECK-COUNT-2: rms\n", GRAPH);
         }
 
         @Test

@@ -112,6 +112,16 @@ class GoldenFileTest {
     }
 
     @Test
+    void unsupportedAnnotationFormsAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GoldenFile.parse("bad.ir", "x\n// expected-error@above {{no}}\n"));
+        assertTrue(e.getMessage().contains("bad.ir:2"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> GoldenFile.parse("bad.ir", "x // expected-error {{a}} {{b}} x\n"));
+        // Mentioning the words in a check is fine.
+        assertEquals(1, GoldenFile.parse("ok.ir", "// CHECK: expected-error seen\n").cases().size());
+    }
+
+    @Test
     void danglingRunContinuationIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> GoldenFile.parse("bad.ir", "// RUN: a \\\ngraph\n"));
         assertThrows(IllegalArgumentException.class, () -> GoldenFile.parse("bad.ir", "// RUN: a \\\n"));
