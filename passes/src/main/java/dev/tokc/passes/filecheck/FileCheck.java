@@ -177,9 +177,10 @@ public final class FileCheck {
                 int cursor = 0;
                 for (int idx : labelIdx) {
                     Directive d = directives.get(idx);
-                    Span s = find(d, cursor, out.length());
+                    Span s = find(d, cursor, out.length(), true);
                     if (s == null) {
-                        throw fail(Reason.LABEL_NOT_FOUND, d, "label not found after output line " + lineOf(cursor), cursor, fuzzy(d, cursor, out.length()));
+                        throw fail(Reason.LABEL_NOT_FOUND, d, "label not found after output line " + lineOf(cursor)
+                                + earlier(d, 0, cursor), cursor, fuzzy(d, cursor, out.length()));
                     }
                     labels.add(s);
                     cursor = s.end;
@@ -222,10 +223,11 @@ public final class FileCheck {
                         pos = next;
                     }
                     case PLAIN, NEXT, SAME -> {
-                        Span s = find(d, pos, end);
+                        Span s = find(d, pos, end, true);
                         if (s == null) {
                             throw fail(Reason.NO_MATCH, d, "no match in the rest of the " + (previous == null ? "output" : "label block")
-                                    + " (up to output line " + lineOf(Math.max(start, end - 1)) + ")", pos, fuzzy(d, pos, end));
+                                    + " (up to output line " + lineOf(Math.max(start, end - 1)) + ")" + earlier(d, start, pos),
+                                    pos, fuzzy(d, pos, end));
                         }
                         long newlines = out.substring(prev == null ? pos : prev.end, s.start).chars().filter(c -> c == '\n').count();
                         if (d.kind == CheckKind.NEXT && newlines != 1) {
@@ -249,7 +251,7 @@ public final class FileCheck {
 
         private void checkNots(List<Directive> nots, int from, int to) {
             for (Directive not : nots) {
-                Span s = find(not, from, to);
+                Span s = find(not, from, to, false);
                 if (s != null) {
                     throw fail(Reason.EXCLUDED_MATCH, not, "excluded pattern found on output line " + lineOf(s.start),
                             from, Optional.of(line(lineOf(s.start))));
@@ -258,8 +260,15 @@ public final class FileCheck {
             nots.clear();
         }
 
-        /** Finds d's pattern in [from, to), binding the variables it defines; null when absent. */
-        private Span find(Directive d, int from, int to) {
+        /** A hint for an order mistake: where the pattern occurs in [from, to), before the scan start. */
+        private String earlier(Directive d, int from, int to) {
+            Span s = find(d, from, to, false);
+            return s == null ? "" : "; it does occur earlier, on output line " + lineOf(s.start)
+                    + ", before the previous match (wrong order?)";
+        }
+
+        /** Finds d's pattern in [from, to), binding the variables it defines if asked; null when absent. */
+        private Span find(Directive d, int from, int to, boolean bind) {
             CheckPattern.Compiled c;
             try {
                 c = d.pattern.compile(variables);
@@ -273,7 +282,9 @@ public final class FileCheck {
             if (!m.find()) {
                 return null;
             }
-            c.groupOfVariable().forEach((name, group) -> variables.put(name, m.group(group)));
+            if (bind) {
+                c.groupOfVariable().forEach((name, group) -> variables.put(name, m.group(group)));
+            }
             return new Span(m.start(), m.end());
         }
 

@@ -58,6 +58,7 @@ class FileCheckTest {
             assertEquals(2, f.checkLine().number());
             // rms_norm exists, but only before the cursor; scanning started on the mul line.
             assertEquals(3, f.scanStart().orElseThrow().number());
+            assertTrue(f.detail().contains("it does occur earlier, on output line 2"), f.detail());
         }
 
         @Test
@@ -311,6 +312,7 @@ class FileCheckTest {
                     // CHECK-LABEL: graph @rmsnorm
                     """, GRAPH);
             assertEquals(2, f.checkLine().number());
+            assertTrue(f.detail().contains("earlier, on output line 1"), f.detail());
         }
 
         @Test
