@@ -66,6 +66,11 @@ public final class FileCheck {
         return new FileCheck().run(SourceLine.split(checkText, 1), output);
     }
 
+    /** The lines of {@code lines} that carry a directive with this prefix (well-formed or not). */
+    public List<SourceLine> directiveLines(List<SourceLine> lines) {
+        return lines.stream().filter(l -> directive.matcher(l.text()).find()).toList();
+    }
+
     /** Checks {@code output} against the directives found in {@code checkLines}; other lines are ignored. */
     public CheckResult run(List<SourceLine> checkLines, String output) {
         List<Directive> directives = new ArrayList<>();

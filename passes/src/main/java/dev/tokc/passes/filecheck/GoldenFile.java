@@ -89,6 +89,11 @@ public record GoldenFile(String name, List<Case> cases) {
             return firstLine + inputLine - 1;
         }
 
+        /** The case's {@code CHECK} directive lines (default prefix), with their file line numbers. */
+        public List<SourceLine> checkLines() {
+            return new FileCheck().directiveLines(lines);
+        }
+
         /** Runs FileCheck (default prefix) with this case's directives over {@code output}. */
         public CheckResult check(String output) {
             return new FileCheck().run(lines, output);

@@ -90,6 +90,14 @@ class GoldenFileTest {
     }
 
     @Test
+    void checkLinesKeepTheirFileNumbers() {
+        Case c = GoldenFile.parse("raise.ir", FILE).cases().getFirst();
+        assertEquals(List.of(3, 4, 5, 7), c.checkLines().stream().map(SourceLine::number).toList());
+        assertEquals("// CHECK-NOT: reduce_mean", c.checkLines().get(2).text());
+        assertEquals(List.of(11), GoldenFile.parse("raise.ir", FILE).cases().get(1).checkLines().stream().map(SourceLine::number).toList());
+    }
+
+    @Test
     void casesRunTheirOwnChecks() {
         GoldenFile g = GoldenFile.parse("raise.ir", FILE);
         String optimised = """

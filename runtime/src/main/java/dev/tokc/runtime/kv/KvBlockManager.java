@@ -164,7 +164,11 @@ public final class KvBlockManager {
         return Optional.of(List.copyOf(copies));
     }
 
-    /** Releases all blocks of a finished, cancelled or preempted sequence and forgets it. */
+    /**
+     * Releases all blocks of a finished, cancelled or preempted sequence and forgets it. A preempted sequence
+     * comes back through {@link #addSequence} with all its tokens; its freed blocks, if not yet evicted, are then
+     * prefix hits, so recomputation is partly free.
+     */
     public void free(long seqId) {
         Seq s = seqs.remove(seqId);
         if (s == null) {

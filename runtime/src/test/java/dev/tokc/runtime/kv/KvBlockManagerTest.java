@@ -217,6 +217,23 @@ class KvBlockManagerTest {
     }
 
     @Test
+    void aPreemptedSequenceComesBackWithItsBlocksAsHits() {
+        KvBlockManager m = new KvBlockManager(9, 4, true);
+        m.addSequence(7, tokens(0, 6));
+        m.allocate(7, 6).orElseThrow();
+        m.appendTokens(7, 6, 7, 8);             // three decoded tokens
+        m.allocate(7, 3).orElseThrow();         // 9 slots: blocks 0 and 1 full
+        int[] before = m.blockTable(7);
+        m.free(7);                              // preempted (recompute)
+        m.addSequence(7, tokens(0, 9));         // back with prompt + generated tokens
+        Allocation a = m.allocate(7, 1).orElseThrow();
+        assertEquals(8, a.cachedTokens());
+        assertEquals(before[0], m.blockTable(7)[0]);
+        assertEquals(before[1], m.blockTable(7)[1]);
+        m.checkInvariants();
+    }
+
+    @Test
     void prefixCachingOffNeverHits() {
         KvBlockManager m = new KvBlockManager(9, 4, false);
         m.addSequence(1, tokens(0, 9));
