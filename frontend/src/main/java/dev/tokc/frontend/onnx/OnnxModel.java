@@ -81,6 +81,13 @@ public final class OnnxModel {
     public static OnnxModel load(Path file) {
         byte[] bytes;
         try {
+            // Protobuf messages are limited to 2 GiB, which is why ONNX moves big weights to external data;
+            // a larger .onnx file cannot be valid, so say that instead of failing to allocate the array.
+            long size = Files.size(file);
+            if (size > Integer.MAX_VALUE - 8) {
+                throw new ModelFormatException(file + ": " + size + " bytes is over protobuf's 2 GiB limit; "
+                        + "an ONNX model this large must keep its weights in external data files");
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UncheckedIOException("reading ONNX model " + file, e);
@@ -88,8 +95,9 @@ public final class OnnxModel {
         ModelProto proto;
         try {
             CodedInputStream in = CodedInputStream.newInstance(bytes);
-            // Subgraphs (If/Loop bodies) nest messages deeper than protobuf's default limit of 100 allows
-            // in deeply nested control flow; the limit only guards against malicious input, so raise it.
+            // Every nested subgraph (an If or Loop body) costs three message levels (node, attribute, graph),
+            // so protobuf's default limit of 100 would stop at about 30 levels of control flow; the limit only
+            // guards the parser's stack, which 1000 levels still fit in.
             in.setRecursionLimit(1000);
             proto = ModelProto.parseFrom(in);
             in.checkLastTagWas(0);
