@@ -14,6 +14,7 @@ import dev.tokc.ir.Shape;
 import dev.tokc.ir.SymbolicValues;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.TensorType;
+import dev.tokc.ir.interp.WeightSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -51,7 +52,18 @@ public final class OnnxImporter {
     }
 
     /** The imported graph plus the initializers that its weight nodes refer to. */
-    public record Imported(Graph graph, OnnxModel model, Map<String, TensorProto> weights) {}
+    public record Imported(Graph graph, OnnxModel model, Map<String, TensorProto> weights) {
+        /** The weight initializers decoded on demand, for the reference interpreter. */
+        public WeightSource weightSource() {
+            return (key, type) -> {
+                TensorProto t = weights.get(key);
+                if (t == null) {
+                    throw new ModelFormatException(model.source() + ": no initializer '" + key + "'");
+                }
+                return toIr(model.decode(t));
+            };
+        }
+    }
 
     public static Imported importModel(OnnxModel model) {
         return new OnnxImporter(model, "forward").run();
