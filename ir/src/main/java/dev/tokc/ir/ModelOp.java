@@ -49,24 +49,44 @@ public sealed interface ModelOp extends Op {
     }
 
     /**
-     * Rotary position embedding. Inputs: x {@code [batch, seq, heads, head_dim]}, positions i64 {@code [batch, seq]},
-     * inverse frequencies f32 {@code [rotary_dim / 2]}. Angle {@code a = pos * inv_freq[i]} (computed in f32, as
-     * Hugging Face does); the first {@code rotary_dim} dims rotate, the rest pass through. {@code interleaved}:
-     * pairs are (2i, 2i+1) (GPT-J style); otherwise (i, i + rotary_dim/2) (NeoX/Llama "rotate_half").
+     * Rotary position embedding of x {@code [batch, seq, heads, head_dim]} at positions i64 {@code [batch, seq]}, in
+     * one of two forms that differ only in where the angles come from:
+     * <ul>
+     *   <li>3 inputs (x, positions, inv_freq f32 {@code [rotary_dim / 2]}): angle {@code a = pos * inv_freq[i]}
+     *       (computed in f32, as Hugging Face does), {@code cos(a)} and {@code sin(a)};</li>
+     *   <li>4 inputs (x, positions, cos_cache, sin_cache, both {@code [max_pos, rotary_dim / 2]} of x's dtype): the
+     *       cos and sin of pair i are {@code cos_cache[pos, i]} and {@code sin_cache[pos, i]} (ONNX
+     *       RotaryEmbedding's precomputed tables).</li>
+     * </ul>
+     * The first {@code rotary_dim} dims of each head rotate, the rest pass through. {@code interleaved}: pairs are
+     * (2i, 2i+1) (GPT-J style); otherwise (i, i + rotary_dim/2) (NeoX/Llama "rotate_half"). Pair (x1, x2) becomes
+     * {@code (x1 cos - x2 sin, x2 cos + x1 sin)}.
      */
     record Rope(boolean interleaved) implements ModelOp {
         @Override
         public TensorType inferType(List<Node> in) {
-            Infer.arity(in, 3);
+            Infer.arity(in, 3, 4);
             Node x = in.get(0);
             Infer.requireFloat(x, "x");
             Infer.requireRank(x, 4, "x [batch, seq, heads, head_dim]");
             Infer.requireInteger(in.get(1), "positions");
             Infer.requireRank(in.get(1), 2, "positions [batch, seq]");
             Infer.requireDimEqual(in.get(1).shape().dim(1), x.shape().dim(1), "positions seq != x seq");
-            Infer.requireRank(in.get(2), 1, "inv_freq");
-            Infer.requireFloat(in.get(2), "inv_freq");
-            Dim half = in.get(2).shape().dim(0);
+            Dim half;
+            if (in.size() == 3) {
+                Infer.requireRank(in.get(2), 1, "inv_freq");
+                Infer.requireFloat(in.get(2), "inv_freq");
+                half = in.get(2).shape().dim(0);
+            } else {
+                Infer.requireRank(in.get(2), 2, "cos_cache [max_pos, rotary_dim / 2]");
+                Infer.requireFloat(in.get(2), "cos_cache");
+                Infer.sameDType(in.subList(2, 4));
+                if (!in.get(2).shape().equals(in.get(3).shape())) {
+                    throw new IrException("cos_cache " + in.get(2).shape() + " and sin_cache " + in.get(3).shape()
+                            + " differ");
+                }
+                half = in.get(2).shape().dim(1);
+            }
             Dim hd = x.shape().dim(3);
             if (half.isConstant() && hd.isConstant() && 2 * half.value() > hd.value()) {
                 throw new IrException("rotary dim " + 2 * half.value() + " exceeds head_dim " + hd.value());

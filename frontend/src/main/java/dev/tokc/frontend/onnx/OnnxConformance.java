@@ -7,7 +7,6 @@ import dev.tokc.ir.Node;
 import dev.tokc.ir.SourceOp;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.interp.Interpreter;
-import dev.tokc.ir.interp.WeightSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,8 +24,10 @@ import java.util.Map;
  *       infinities equal;</li>
  *   <li>integer and bool types: equal.</li>
  * </ul>
- * The model is imported once with its declared input types (symbolic dims bind from the data); each data set's
- * inputs feed the graph inputs by name. A case passes when every data set matches; otherwise the result names the
+ * Each data set imports the model with its declared input types (symbolic dims bind from the data) and the data
+ * set's input values known to the importer, which uses them only where the IR needs an operand as a constant (the
+ * node tests feed axes, split sizes and Trilu's k as graph inputs; see
+ * {@link OnnxImporter#importModel(OnnxModel, Map)}); the inputs then feed the graph inputs by name. A case passes when every data set matches; otherwise the result names the
  * first mismatch (data set, output name, flat index, expected, actual) or the error that stopped it (loading,
  * importing or evaluating). Nothing here throws for a failing case: {@link #run} always returns a {@link Result}.
  */
@@ -88,19 +89,24 @@ public final class OnnxConformance {
         } catch (RuntimeException e) {
             return new Result(name, new Error("load", message(e)));
         }
-        OnnxImporter.Imported imported;
-        try {
-            imported = OnnxImporter.importModel(c.model());
-        } catch (RuntimeException e) {
-            return new Result(name, new Error("import", message(e)));
-        }
-        Graph g = imported.graph();
-        WeightSource weights = imported.weightSource();
         int outputs = 0;
         for (OnnxNodeTestCase.DataSet set : c.dataSets()) {
+            Map<String, Tensor> given = new LinkedHashMap<>();
+            for (var e : set.inputs().entrySet()) {
+                if (e.getValue() instanceof OnnxTensor t && supported(t)) {
+                    given.put(e.getKey(), OnnxImporter.toIr(t));
+                }
+            }
+            OnnxImporter.Imported imported;
+            try {
+                imported = OnnxImporter.importModel(c.model(), given);
+            } catch (RuntimeException e) {
+                return new Result(name, new Error("import", message(e)));
+            }
+            Graph g = imported.graph();
             List<Tensor> actual;
             try {
-                actual = Interpreter.run(g, inputs(c.model(), g, set), weights);
+                actual = Interpreter.run(g, inputs(c.model(), g, set, given), imported.weightSource());
             } catch (RuntimeException e) {
                 return new Result(name, new Error("evaluate", set.name() + ": " + message(e)));
             }
@@ -130,23 +136,31 @@ public final class OnnxConformance {
     }
 
     /** The data set's input tensors keyed by the imported graph's parameter names. */
-    private static Map<String, Tensor> inputs(OnnxModel model, Graph g, OnnxNodeTestCase.DataSet set) {
+    private static Map<String, Tensor> inputs(OnnxModel model, Graph g, OnnxNodeTestCase.DataSet set,
+            Map<String, Tensor> given) {
+        Map<String, String> onnxNames = new LinkedHashMap<>();
+        for (OnnxValueInfo info : model.inputs()) {
+            onnxNames.put(OnnxImporter.sanitize(info.name()), info.name());
+        }
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (Node p : g.inputs()) {
             String param = ((SourceOp.Param) p.op()).paramName();
-            String onnxName = null;
-            for (OnnxValueInfo info : model.inputs()) {
-                if (OnnxImporter.sanitize(info.name()).equals(param)) {
-                    onnxName = info.name();
-                }
-            }
-            OnnxValue v = onnxName == null ? null : set.inputs().get(onnxName);
-            if (!(v instanceof OnnxTensor t)) {
+            Tensor t = given.get(onnxNames.get(param));
+            if (t == null) {
                 throw new ModelFormatException(set.name() + ": no tensor for graph input '" + param + "'");
             }
-            in.put(param, OnnxImporter.toIr(t));
+            in.put(param, t);
         }
         return in;
+    }
+
+    private static boolean supported(OnnxTensor t) {
+        try {
+            OnnxImporter.irDType(t.dtype(), t.name());
+            return true;
+        } catch (ModelFormatException e) {
+            return false;
+        }
     }
 
     /** The first difference between expected and actual, or null when they match by the class doc's rule. */

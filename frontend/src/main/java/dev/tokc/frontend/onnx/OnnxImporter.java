@@ -43,10 +43,13 @@ public final class OnnxImporter {
     private final Map<String, Node> values = new HashMap<>();
     private final Map<String, String> unsupportedOutputs = new HashMap<>();
     private final Map<String, TensorProto> weightInitializers = new LinkedHashMap<>();
+    private final Map<String, Tensor> inputValues;
+    private final Map<Node, String> paramNames = new HashMap<>();
     private NodeProto current;
 
-    private OnnxImporter(OnnxModel model, String graphName) {
+    private OnnxImporter(OnnxModel model, String graphName, Map<String, Tensor> inputValues) {
         this.model = model;
+        this.inputValues = Map.copyOf(inputValues);
         this.opset = model.opsetVersion(OnnxModel.DEFAULT_DOMAIN).orElse(1);
         this.builder = new GraphBuilder(graphName);
     }
@@ -66,7 +69,17 @@ public final class OnnxImporter {
     }
 
     public static Imported importModel(OnnxModel model) {
-        return new OnnxImporter(model, "forward").run();
+        return importModel(model, Map.of());
+    }
+
+    /**
+     * Imports {@code model} knowing the values of some graph inputs (by ONNX name). Those inputs stay graph inputs;
+     * their values are used only where an op needs an operand as a constant (reduction, squeeze and unsqueeze
+     * axes, split sizes, the CumSum axis, Trilu's k, Pad's pads), which exporters always give as constants but
+     * ONNX's node tests feed as graph inputs. The values must be the ones the graph will be run with.
+     */
+    public static Imported importModel(OnnxModel model, Map<String, Tensor> inputValues) {
+        return new OnnxImporter(model, "forward", inputValues).run();
     }
 
     private Imported run() {
@@ -75,7 +88,9 @@ public final class OnnxImporter {
         }
         for (OnnxValueInfo in : model.inputs()) {
             if (!values.containsKey(in.name())) {
-                values.put(in.name(), builder.param(sanitize(in.name()), paramType(in)));
+                Node p = builder.param(sanitize(in.name()), paramType(in));
+                values.put(in.name(), p);
+                paramNames.put(p, in.name());
             }
         }
         for (NodeProto node : model.graph().getNodeList()) {
@@ -138,8 +153,16 @@ public final class OnnxImporter {
         if (n == null) {
             return Optional.empty();
         }
-        return Optional.of(SymbolicValues.constants(n).orElseThrow(() -> new ModelFormatException(where()
-                + ": input " + i + " ('" + node.getInput(i) + "') must be a constant; it is computed at run time")));
+        Optional<long[]> folded = SymbolicValues.constants(n);
+        if (folded.isPresent()) {
+            return folded;
+        }
+        Tensor known = paramNames.containsKey(n) ? inputValues.get(paramNames.get(n)) : null;
+        if (known != null && !known.isFloat()) {
+            return Optional.of(known.toLongArray());
+        }
+        throw new ModelFormatException(where() + ": input " + i + " ('" + node.getInput(i)
+                + "') must be a constant; it is computed at run time");
     }
 
     Optional<AttributeProto> attr(NodeProto node, String name) {
