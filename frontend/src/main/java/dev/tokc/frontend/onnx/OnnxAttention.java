@@ -27,8 +27,12 @@ import java.util.List;
  *
  * <p>The ModelOp works in the IR's {@code [batch, seq, heads, head_dim]} layout, so 4-D operands are transposed in
  * and the result out; 3-D ones are reshaped. The fourth output (qk_matmul_output, the scores at the stage the mode
- * names: 0 scaled QK^T, 1 plus mask and causal bias, 2 after softcap, 3 after softmax) has no model-level
+ * names: 0 scaled QK^T, 1 after softcap, 2 plus mask and causal bias, 3 after softmax) has no model-level
  * counterpart and is computed beside it in primitive ops; it reaches the graph only when used.
+ *
+ * <p>Order of operations, as ONNX's function body defines it and the ModelOp documents: scale, softcap, then the
+ * mask; a query row whose keys are all masked gives zeros, not NaN. The causal alignment differs: see
+ * {@link #map}.
  */
 final class OnnxAttention {
     private OnnxAttention() {}
@@ -59,10 +63,14 @@ final class OnnxAttention {
         Node q4 = threeD ? split(b, q, qHeads) : q;
         Node k4 = threeD ? split(b, k, kvHeads) : k;
         Node v4 = threeD ? split(b, v, kvHeads) : v;
+        Dim newKeys = k4.shape().dim(2);
+        Dim past = Dim.of(0);
         if (pastK != null) {
+            past = pastK.shape().dim(2);
             k4 = b.op(new PrimitiveOp.Concat(2), pastK, k4);
             v4 = b.op(new PrimitiveOp.Concat(2), pastV, v4);
         }
+        Dim batch = q4.shape().dim(0);
         Dim seq = q4.shape().dim(2);
         Dim total = k4.shape().dim(2);
         Dim headSize = q4.shape().dim(3);
@@ -70,18 +78,26 @@ final class OnnxAttention {
         double softcap = c.attrFloat(n, "softcap", 0);
         boolean causal = c.attrInt(n, "is_causal", 0) != 0;
 
-        Node fullMask = mask(c, b, mask, nonpad, q.dtype(), q4.shape().dim(0), total);
+        // ONNX places the queries right after the past keys (opset 24 with nonpad_kv_seqlen: right before the
+        // first padding key of each batch row). The ModelOp's causal flag places them at the end of the keys, which
+        // is the same exactly when the new keys are as many as the queries and there is no per-row length; any
+        // other alignment is spelled out as a mask.
+        Node causalVisible = causal ? causalVisible(b, seq, total, past, nonpad, batch) : null;
+        boolean opCausal = causal && nonpad == null && newKeys.equals(seq);
+        Node userMask = mask(c, b, mask, nonpad, q.dtype(), batch, total);
+        Node opMask = opCausal ? userMask : combine(b, userMask, causalVisible);
         List<Node> attnIn = new ArrayList<>(List.of(b.op(new PrimitiveOp.Transpose(SWAP_1_2), q4),
                 b.op(new PrimitiveOp.Transpose(SWAP_1_2), k4), b.op(new PrimitiveOp.Transpose(SWAP_1_2), v4)));
-        if (fullMask != null) {
-            attnIn.add(fullMask);
+        if (opMask != null) {
+            attnIn.add(opMask);
         }
-        Node y = b.op(new ModelOp.Attention(qHeads, kvHeads, causal, scale, softcap, 0), attnIn);
+        Node y = b.op(new ModelOp.Attention(qHeads, kvHeads, opCausal, scale, softcap, 0), attnIn);
         Node out = threeD
                 ? b.op(new PrimitiveOp.Reshape(false), y, b.dims(y.shape().dim(0), y.shape().dim(1), Dim.of(-1)))
                 : b.op(new PrimitiveOp.Transpose(SWAP_1_2), y);
 
-        Node qk = qkOutput(c, n, b, q4, k4, fullMask, causal, scale, softcap, qHeads, kvHeads, seq, total, headSize);
+        Node qk = qkOutput(c, n, b, q4, k4, combine(b, userMask, causalVisible), scale, softcap, qHeads, kvHeads,
+                total, headSize);
         return List.of(out, k4, v4, qk);
     }
 
@@ -148,9 +164,27 @@ final class OnnxAttention {
         return b.op(new PrimitiveOp.Where(), visible, mask, b.scalar(mask.dtype(), Double.NEGATIVE_INFINITY));
     }
 
-    /** qk_matmul_output in primitive ops, [batch, q_heads, seq, total_kv], at the stage the mode names. */
+    /** Both restrictions at once: bool masks are and-ed, a float mask gets -inf where the bool one hides keys. */
+    private static Node combine(GraphBuilder b, Node mask, Node visible) {
+        if (visible == null) {
+            return mask;
+        }
+        if (mask == null) {
+            return visible;
+        }
+        if (mask.dtype().isBool()) {
+            return b.op(new PrimitiveOp.And(), mask, visible);
+        }
+        return b.op(new PrimitiveOp.Where(), visible, mask, b.scalar(mask.dtype(), Double.NEGATIVE_INFINITY));
+    }
+
+    /**
+     * qk_matmul_output in primitive ops, {@code [batch, q_heads, seq, total_kv]}, at the stage the mode names: 0 the
+     * scaled QK^T, 1 after softcap, 2 plus the attention bias (mask and causal), 3 the softmax, whose rows with
+     * every key masked are zero (as the op's output treats them).
+     */
     private static Node qkOutput(OnnxImporter c, NodeProto n, GraphBuilder b, Node q4, Node k4, Node mask,
-            boolean causal, double scale, double softcap, int qHeads, int kvHeads, Dim seq, Dim total, Dim headSize) {
+            double scale, double softcap, int qHeads, int kvHeads, Dim total, Dim headSize) {
         long mode = c.attrInt(n, "qk_matmul_output_mode", 0);
         if (mode < 0 || mode > 3) {
             throw new ModelFormatException(c.where() + ": qk_matmul_output_mode " + mode + " is not one of 0..3");
@@ -165,41 +199,52 @@ final class OnnxAttention {
                     b.dims(bt, Dim.of(kvHeads), Dim.of(group), total, k4.shape().dim(3)));
             kr = b.op(new PrimitiveOp.Reshape(false), e, b.dims(bt, Dim.of(qHeads), total, k4.shape().dim(3)));
         }
+        if (scale == 0 && !headSize.isConstant()) {
+            throw new ModelFormatException(c.where() + ": the default scale needs a static head size, got " + headSize);
+        }
         double s = scale != 0 ? scale : 1 / Math.sqrt(headSize.value());
         Node scores = b.op(new PrimitiveOp.Mul(), b.op(new PrimitiveOp.MatMul(), q4,
                 b.op(new PrimitiveOp.Transpose(List.of(0L, 1L, 3L, 2L)), kr)), b.scalar(dt, s));
         if (mode == 0) {
             return scores;
         }
-        Node biased = scores;
-        if (causal) {
-            biased = b.op(new PrimitiveOp.Where(), causalVisible(b, seq, total), biased, b.scalar(dt, Double.NEGATIVE_INFINITY));
-        }
-        if (mask != null) {
-            biased = mask.dtype().isBool()
-                    ? b.op(new PrimitiveOp.Where(), mask, biased, b.scalar(dt, Double.NEGATIVE_INFINITY))
-                    : b.op(new PrimitiveOp.Add(), biased, mask);
-        }
-        if (mode == 1) {
-            return biased;
-        }
-        Node capped = biased;
+        Node capped = scores;
         if (softcap > 0) {
             Node cap = b.scalar(dt, softcap);
-            capped = b.op(new PrimitiveOp.Mul(), cap, b.op(new PrimitiveOp.Tanh(), b.op(new PrimitiveOp.Div(), biased, cap)));
+            capped = b.op(new PrimitiveOp.Mul(), cap, b.op(new PrimitiveOp.Tanh(), b.op(new PrimitiveOp.Div(), scores, cap)));
         }
-        if (mode == 2) {
+        if (mode == 1) {
             return capped;
         }
-        return b.op(new PrimitiveOp.Softmax(-1), capped);
+        Node negInf = b.scalar(dt, Double.NEGATIVE_INFINITY);
+        Node bias = mask == null ? null
+                : mask.dtype().isBool() ? b.op(new PrimitiveOp.Where(), mask, b.scalar(dt, 0), negInf) : mask;
+        Node biased = bias == null ? capped : b.op(new PrimitiveOp.Add(), capped, bias);
+        if (mode == 2) {
+            return biased;
+        }
+        Node softmax = b.op(new PrimitiveOp.Softmax(-1), biased);
+        if (bias == null) {
+            return softmax;
+        }
+        Node rowMax = b.op(new PrimitiveOp.ReduceMax(List.of(-1L), true), bias);
+        Node allMasked = b.op(new PrimitiveOp.Equal(), rowMax, negInf);
+        return b.op(new PrimitiveOp.Where(), allMasked, b.scalar(dt, 0), softmax);
     }
 
-    /** Bool [seq, total]: query i may see key j when j <= i + (total - seq) (queries are the last seq positions). */
-    static Node causalVisible(GraphBuilder b, Dim seq, Dim total) {
-        Node rows = b.op(new PrimitiveOp.Range(), b.scalarI64(0), OnnxOps.scalarDim(b, seq), b.scalarI64(1));
-        Node cols = b.op(new PrimitiveOp.Range(), b.scalarI64(0), OnnxOps.scalarDim(b, total), b.scalarI64(1));
-        Node shifted = b.op(new PrimitiveOp.Add(), rows, OnnxOps.scalarDim(b, total.minus(seq)));
-        return b.op(new PrimitiveOp.LessOrEqual(), b.op(new PrimitiveOp.Unsqueeze(List.of(0L)), cols),
-                b.op(new PrimitiveOp.Unsqueeze(List.of(1L)), shifted));
+    /**
+     * Bool causal visibility: query i may see key j when {@code j <= i + offset}, offset being the past length, or
+     * with nonpad_kv_seqlen {@code nonpad_kv_seqlen[b] - seq} per batch row. Shape {@code [seq, total]}, or
+     * {@code [batch, 1, seq, total]} with per-row offsets.
+     */
+    private static Node causalVisible(GraphBuilder b, Dim seq, Dim total, Dim past, Node nonpad, Dim batch) {
+        Node rows = b.op(new PrimitiveOp.Unsqueeze(List.of(1L)),
+                b.op(new PrimitiveOp.Range(), b.scalarI64(0), OnnxOps.scalarDim(b, seq), b.scalarI64(1)));
+        Node cols = b.op(new PrimitiveOp.Unsqueeze(List.of(0L)),
+                b.op(new PrimitiveOp.Range(), b.scalarI64(0), OnnxOps.scalarDim(b, total), b.scalarI64(1)));
+        Node offset = nonpad == null ? OnnxOps.scalarDim(b, past)
+                : b.op(new PrimitiveOp.Reshape(false), b.op(new PrimitiveOp.Sub(), OnnxOps.toI64(b, nonpad),
+                        OnnxOps.scalarDim(b, seq)), b.dims(batch, Dim.of(1), Dim.of(1), Dim.of(1)));
+        return b.op(new PrimitiveOp.LessOrEqual(), cols, b.op(new PrimitiveOp.Add(), rows, offset));
     }
 }
