@@ -41,8 +41,9 @@ public final class Interpreter {
     private final WeightSource weights;
     private final ExecutionContext context;
     private final Map<String, Long> bindings = new TreeMap<>();
+    private int peakLiveValues;
 
-    private Interpreter(WeightSource weights, ExecutionContext context) {
+    Interpreter(WeightSource weights, ExecutionContext context) {
         this.weights = weights;
         this.context = context;
     }
@@ -57,7 +58,12 @@ public final class Interpreter {
         return new Interpreter(weights, ctx).execute(g, inputs);
     }
 
-    private List<Tensor> execute(Graph g, Map<String, Tensor> inputs) {
+    /** The most values held at once during the last {@link #execute}: what freeing after last use bounds. */
+    int peakLiveValues() {
+        return peakLiveValues;
+    }
+
+    List<Tensor> execute(Graph g, Map<String, Tensor> inputs) {
         bindSymbols(g, inputs);
         List<Node> order = g.nodes();
         Map<Node, Integer> lastUse = new IdentityHashMap<>();
@@ -79,6 +85,7 @@ public final class Interpreter {
             }
             Tensor v = evaluateChecked(n, args, inputs);
             values.put(n, v);
+            peakLiveValues = Math.max(peakLiveValues, values.size());
             for (Node in : n.inputs()) {
                 if (lastUse.get(in) == i && !isOutput.containsKey(in)) {
                     values.remove(in);
