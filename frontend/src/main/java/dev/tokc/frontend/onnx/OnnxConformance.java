@@ -89,14 +89,15 @@ public final class OnnxConformance {
         } catch (RuntimeException e) {
             return new Result(name, new Error("load", message(e)));
         }
+        return run(c);
+    }
+
+    /** Runs a loaded case (its model need not come from its folder: tests pair other models with its data). */
+    public static Result run(OnnxNodeTestCase c) {
+        String name = c.name();
         int outputs = 0;
         for (OnnxNodeTestCase.DataSet set : c.dataSets()) {
-            Map<String, Tensor> given = new LinkedHashMap<>();
-            for (var e : set.inputs().entrySet()) {
-                if (e.getValue() instanceof OnnxTensor t && supported(t)) {
-                    given.put(e.getKey(), OnnxImporter.toIr(t));
-                }
-            }
+            Map<String, Tensor> given = givenInputs(set);
             OnnxImporter.Imported imported;
             try {
                 imported = OnnxImporter.importModel(c.model(), given);
@@ -133,6 +134,25 @@ public final class OnnxConformance {
             out.add(run(dir));
         }
         return out;
+    }
+
+    /**
+     * Imports the case's model as {@link #run} does for {@code set}: with the data set's input values known where
+     * the IR needs constants.
+     */
+    public static OnnxImporter.Imported importFor(OnnxNodeTestCase c, OnnxNodeTestCase.DataSet set) {
+        return OnnxImporter.importModel(c.model(), givenInputs(set));
+    }
+
+    /** The data set's tensor inputs of IR-supported types as IR tensors, by ONNX name. */
+    private static Map<String, Tensor> givenInputs(OnnxNodeTestCase.DataSet set) {
+        Map<String, Tensor> given = new LinkedHashMap<>();
+        for (var e : set.inputs().entrySet()) {
+            if (e.getValue() instanceof OnnxTensor t && supported(t)) {
+                given.put(e.getKey(), OnnxImporter.toIr(t));
+            }
+        }
+        return given;
     }
 
     /** The data set's input tensors keyed by the imported graph's parameter names. */

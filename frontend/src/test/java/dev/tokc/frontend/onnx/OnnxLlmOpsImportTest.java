@@ -1,0 +1,149 @@
+package dev.tokc.frontend.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokc.frontend.onnx.proto.AttributeProto;
+import dev.tokc.frontend.onnx.proto.ModelProto;
+import dev.tokc.frontend.onnx.proto.NodeProto;
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.ModelOp;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.testing.SharedData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The opset-23/24 LLM operators import as the IR's model-level ops (RMSNormalization as rms_norm, RotaryEmbedding as
+ * rope, Attention as attention), so that passes see them as they see the raised forms; checked on ONNX's own node-test
+ * models. Their values are checked by {@link OnnxConformanceTest}; here the structure, the causal alignment choice and
+ * the one form the node tests only have expanded (3-D RotaryEmbedding with num_heads).
+ */
+class OnnxLlmOpsImportTest {
+
+    private static Path caseDir(String name) {
+        Path dir = SharedData.root().resolve("onnx-node-tests").resolve(name);
+        Assumptions.assumeTrue(Files.isDirectory(dir), dir + " not found; skipping");
+        return dir;
+    }
+
+    private static Graph importCase(String name) {
+        OnnxNodeTestCase c = OnnxNodeTestCase.load(caseDir(name));
+        return OnnxConformance.importFor(c, c.dataSets().getFirst()).graph();
+    }
+
+    private static List<Node> nodesOf(Graph g, Class<?> op) {
+        return g.nodes().stream().filter(n -> op.isInstance(n.op())).toList();
+    }
+
+    @Test
+    void rmsNormalizationOverTheLastAxisIsOneRmsNorm() {
+        Graph g = importCase("test_rms_normalization_4d_axis_negative_1");
+        List<Node> norms = nodesOf(g, ModelOp.RmsNorm.class);
+        assertEquals(1, norms.size());
+        assertEquals(new ModelOp.RmsNorm(1e-5, 0), norms.getFirst().op()); // epsilon absent: ONNX's default
+        assertEquals(Map.of("param", 2, "rms_norm", 1), g.opHistogram());
+    }
+
+    @Test
+    void rmsNormalizationOverTrailingAxesReshapesAroundOneRmsNorm() {
+        Graph g = importCase("test_rms_normalization_3d_axis1_epsilon");
+        assertEquals(1, nodesOf(g, ModelOp.RmsNorm.class).size());
+        Node norm = nodesOf(g, ModelOp.RmsNorm.class).getFirst();
+        assertEquals("[2, 15]", norm.shape().toString()); // x [2, 3, 5] normalised over its last two axes
+        assertFalse(g.opHistogram().containsKey("reduce_mean"));
+    }
+
+    @Test
+    void rotaryEmbeddingIsOneRopeInTheCacheForm() {
+        for (String name : List.of("test_rotary_embedding", "test_rotary_embedding_no_position_ids_rotary_dim",
+                "test_rotary_embedding_with_interleaved_rotary_dim")) {
+            Graph g = importCase(name);
+            List<Node> ropes = nodesOf(g, ModelOp.Rope.class);
+            assertEquals(1, ropes.size(), name);
+            assertEquals(4, ropes.getFirst().inputs().size(), name + ": x, positions, cos_cache, sin_cache");
+            assertEquals(name.contains("interleaved"), ((ModelOp.Rope) ropes.getFirst().op()).interleaved(), name);
+        }
+    }
+
+    /**
+     * The node tests have a 3-D RotaryEmbedding (num_heads splitting the hidden axis) only in expanded form: the
+     * single op, given the num_heads its function body uses, must agree with that body on the same data.
+     */
+    @Test
+    void rotaryEmbeddingWith3dInputAgreesWithItsExpandedFunction() {
+        OnnxNodeTestCase expanded = OnnxNodeTestCase.load(caseDir("test_rotary_embedding_3d_input_expanded"));
+        long numHeads = -1;
+        for (NodeProto n : expanded.model().graph().getNodeList()) {
+            if (n.getOpType().equals("Constant") && n.getOutput(0).endsWith("_NumHeads")) {
+                numHeads = expanded.model().decode(n.getAttribute(0).getT()).getLong(0);
+            }
+        }
+        assertTrue(numHeads > 0, "the expanded body names its head count");
+        ModelProto.Builder m = expanded.model().proto().toBuilder();
+        m.getGraphBuilder().clearNode().addNode(NodeProto.newBuilder().setOpType("RotaryEmbedding")
+                .addInput("input").addInput("cos_cache").addInput("sin_cache").addInput("position_ids")
+                .addOutput("output").addAttribute(AttributeProto.newBuilder().setName("num_heads")
+                        .setType(AttributeProto.AttributeType.INT).setI(numHeads)));
+        OnnxModel single = OnnxModel.fromProto(m.build(), expanded.directory(), "RotaryEmbedding 3-D");
+        OnnxNodeTestCase c = new OnnxNodeTestCase("rotary_embedding_3d_input", expanded.directory(), single,
+                expanded.dataSets());
+        OnnxConformance.Result r = OnnxConformance.run(c);
+        assertTrue(r.passed(), r.line());
+        Graph g = OnnxConformance.importFor(c, c.dataSets().getFirst()).graph();
+        assertEquals(1, nodesOf(g, ModelOp.Rope.class).size());
+    }
+
+    @Test
+    void attentionIsOneAttentionOpWithItsHeadCounts() {
+        Graph g = importCase("test_attention_4d_gqa");
+        List<Node> att = nodesOf(g, ModelOp.Attention.class);
+        assertEquals(1, att.size());
+        ModelOp.Attention op = (ModelOp.Attention) att.getFirst().op();
+        assertEquals(9, op.numHeads());
+        assertEquals(3, op.numKvHeads());
+        // Only the layout changes around it: no score matmul or softmax when qk_matmul_output is not asked for.
+        assertFalse(g.opHistogram().containsKey("mat_mul"));
+        assertFalse(g.opHistogram().containsKey("softmax"));
+    }
+
+    @Test
+    void attention3dSplitsHeadsByReshape() {
+        Graph g = importCase("test_attention_3d_gqa_scaled");
+        ModelOp.Attention op = (ModelOp.Attention) nodesOf(g, ModelOp.Attention.class).getFirst().op();
+        assertEquals(0.01f, op.scale(), 1e-12);
+        assertFalse(g.opHistogram().containsKey("mat_mul"));
+    }
+
+    /**
+     * ONNX's causal mask puts the queries right after the past keys; the ModelOp's causal flag puts them at the end
+     * of the keys. With as many new keys as queries the two agree and the flag is used; otherwise the importer
+     * spells the mask out.
+     */
+    @Test
+    void causalUsesTheOpFlagOnlyWhereTheAlignmentsAgree() {
+        Node withPast = nodesOf(importCase("test_attention_4d_causal_with_past_and_present"), ModelOp.Attention.class).getFirst();
+        assertTrue(((ModelOp.Attention) withPast.op()).causal());
+        assertEquals(3, withPast.inputs().size());
+
+        Node moreKeys = nodesOf(importCase("test_attention_4d_causal"), ModelOp.Attention.class).getFirst();
+        assertFalse(((ModelOp.Attention) moreKeys.op()).causal());
+        assertEquals(4, moreKeys.inputs().size(), "causal as an explicit mask");
+
+        Node nonpad = nodesOf(importCase("test_attention_4d_causal_nonpad_continued_prefill"), ModelOp.Attention.class).getFirst();
+        assertFalse(((ModelOp.Attention) nonpad.op()).causal());
+        assertEquals(4, nonpad.inputs().size(), "per-row offsets as an explicit mask");
+    }
+
+    @Test
+    void qkMatmulOutputIsComputedBesideTheAttentionOp() {
+        Graph g = importCase("test_attention_4d_with_qk_matmul_softmax");
+        assertEquals(1, nodesOf(g, ModelOp.Attention.class).size());
+        assertEquals(1, g.opHistogram().get("softmax"));
+    }
+}
