@@ -96,12 +96,23 @@ public sealed interface ModelOp extends Op {
     }
 
     /**
-     * Scaled dot-product attention. Inputs: q {@code [batch, seq, heads, head_dim]}, k and v
-     * {@code [batch, kv_seq, kv_heads, head_dim]}, optional additive mask broadcastable to
-     * {@code [batch, heads, seq, kv_seq]}. Query head h reads kv head {@code h / (heads / kv_heads)} (GQA, no
-     * repeat_kv). {@code causal}: query i sees keys j <= i + (kv_seq - seq). {@code softcap} > 0 applies
-     * {@code softcap * tanh(s / softcap)} to the scores; {@code slidingWindow} > 0 also hides keys older than the
-     * window. Output {@code [batch, seq, heads, head_dim]}.
+     * Scaled dot-product attention. Inputs: q {@code [batch, seq, heads, head_dim]}, k {@code [batch, kv_seq,
+     * kv_heads, head_dim]}, v {@code [batch, kv_seq, kv_heads, v_head_dim]}, optional mask broadcastable to
+     * {@code [batch, heads, seq, kv_seq]}: bool (true: the key may be attended) or additive, of q's dtype. Query head
+     * h reads kv head {@code h / (heads / kv_heads)} (GQA, no repeat_kv). For each query row:
+     * <ol>
+     *   <li>{@code s_j = q . k_j * scale} ({@code scale} 0 means {@code 1 / sqrt(head_dim)});</li>
+     *   <li>{@code softcap} > 0: {@code s_j = softcap * tanh(s_j / softcap)};</li>
+     *   <li>the mask: an additive one is added, a bool one hides the keys where it is false;</li>
+     *   <li>{@code causal} hides keys {@code j > i + (kv_seq - seq)}: the queries are the last {@code seq} of the
+     *       {@code kv_seq} positions, as in self-attention over a cache of past plus current tokens
+     *       ({@code slidingWindow} > 0 also hides keys with {@code i + (kv_seq - seq) - j >= slidingWindow});
+     *       importers express any other alignment (ONNX's, when K adds a different number of keys than there are
+     *       queries, or per-row lengths) as a bool mask instead;</li>
+     *   <li>softmax over the visible keys, then the weighted sum of v. A row with no visible key, or whose scores
+     *       are all -inf, is zero (not NaN), as paged and flash kernels produce and ONNX specifies.</li>
+     * </ol>
+     * Output {@code [batch, seq, heads, v_head_dim]}.
      */
     record Attention(int numHeads, int numKvHeads, boolean causal, double scale, double softcap, long slidingWindow)
             implements ModelOp {
@@ -112,7 +123,11 @@ public sealed interface ModelOp extends Op {
         @Override
         public TensorType inferType(List<Node> in) {
             Infer.arity(in, 3, 4);
-            return AttentionChecks.check(in.subList(0, 3), numHeads, numKvHeads);
+            TensorType out = AttentionChecks.check(in.subList(0, 3), numHeads, numKvHeads);
+            if (in.size() == 4) {
+                AttentionChecks.mask(in.get(3), in.get(0), in.get(1));
+            }
+            return out;
         }
     }
 
