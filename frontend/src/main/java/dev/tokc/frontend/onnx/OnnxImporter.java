@@ -30,8 +30,13 @@ import java.util.Optional;
  * more than {@link #CONSTANT_LIMIT} elements) and {@code constant}s otherwise, so shape arithmetic on small
  * constants folds symbolically. Nodes are mapped in graph order (ONNX requires topological order) through
  * {@link OnnxOps}; an op without a mapping is a {@link ModelFormatException} naming op type, node name and opset.
- * Inputs ONNX lets exporters pass as tensors but the IR takes as attributes (axes, cumsum axis, Trilu k) must be
- * constants, else the error says so.
+ * Inputs ONNX lets exporters pass as tensors but the IR takes as attributes (axes, split sizes, cumsum axis, Trilu
+ * k, Pad's pads) must be constants, else the error says so, unless the caller knows the graph inputs they come from
+ * ({@link #importModel(OnnxModel, Map)}, for ONNX's node tests).
+ *
+ * <p>The opset-23/24 LLM operators import as model-level ops, as the checkpoint importer emits them and raising
+ * produces them: RMSNormalization as {@code rms_norm}, RotaryEmbedding as {@code rope} (cache form), Attention as
+ * {@code attention} (see {@link OnnxAttention}); LayerNormalization and Gelu too.
  */
 public final class OnnxImporter {
     /** Float initializers with at most this many elements are folded into the graph as constants. */
