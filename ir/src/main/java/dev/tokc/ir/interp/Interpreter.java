@@ -42,6 +42,7 @@ public final class Interpreter {
     private final ExecutionContext context;
     private final Map<String, Long> bindings = new TreeMap<>();
     private int peakLiveValues;
+    private final Map<Node, Boolean> declaredInputs = new IdentityHashMap<>();
 
     Interpreter(WeightSource weights, ExecutionContext context) {
         this.weights = weights;
@@ -110,6 +111,7 @@ public final class Interpreter {
         Map<String, Node> params = new LinkedHashMap<>();
         for (Node p : g.inputs()) {
             params.put(((SourceOp.Param) p.op()).paramName(), p);
+            declaredInputs.put(p, true);
         }
         for (String name : inputs.keySet()) {
             if (!params.containsKey(name)) {
@@ -216,7 +218,12 @@ public final class Interpreter {
 
     private Tensor evaluate(Node n, List<Tensor> in, Map<String, Tensor> inputs) {
         return switch (n.op()) {
-            case SourceOp.Param p -> inputs.get(p.paramName());
+            case SourceOp.Param p -> {
+                if (!declaredInputs.containsKey(n)) {
+                    throw new IllegalArgumentException("%" + p.paramName() + " is used but is not an input of the graph");
+                }
+                yield inputs.get(p.paramName());
+            }
             case SourceOp.Weight w -> weights.load(w.key(), w.type());
             case SourceOp.Constant c -> c.value();
             case SourceOp.Dims d -> Tensor.vector(dev.tokc.ir.DType.I64, evaluateShape(n, new Shape(d.dims())));
