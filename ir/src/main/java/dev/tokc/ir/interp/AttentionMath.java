@@ -10,8 +10,9 @@ import java.util.function.IntToDoubleFunction;
  *   out = sum_j softmax(s)_j v_j    over the visible j
  * </pre>
  * in double precision, max-subtracted. {@code pos} is the query's position on the key axis. A row with no visible
- * key (or whose scores are all -inf) gives zeros rather than NaN, which is what paged and flash kernels produce.
- * A {@code scale} of 0 means the conventional {@code 1 / sqrt(head_dim)}.
+ * key (or whose scores are all -inf) gives zeros rather than NaN: kernels that skip fully masked tiles produce 0, and
+ * the reference fixes that as the contract. A {@code scale} of 0 means the conventional {@code 1 / sqrt(head_dim)}
+ * (a literal 0 would make every row a plain average, which no model asks for).
  */
 final class AttentionMath {
     private AttentionMath() {}

@@ -136,16 +136,23 @@ final class ElementwiseOps {
             long b = base.getLong(ia[i]);
             double e = exponent.getDouble(ib[i]);
             if (e >= 0 && e == Math.rint(e)) {
-                long r = 1;
-                for (long k = 0; k < (long) e; k++) {
-                    r *= b;
-                }
-                out[i] = r;
+                out[i] = integerPower(b, (long) e);
             } else {
                 out[i] = (long) Math.pow(b, e);
             }
         }
         return Tensor.ofLongs(base.dtype(), shape, out);
+    }
+
+    /** b^e by squaring, wrapping like repeated 64-bit multiplication would. */
+    private static long integerPower(long b, long e) {
+        long r = 1;
+        for (long base = b; e > 0; e >>= 1, base *= base) {
+            if ((e & 1) == 1) {
+                r *= base;
+            }
+        }
+        return r;
     }
 
     static Tensor unary(PrimitiveOp.Unary op, DType resultType, Tensor x) {

@@ -1,7 +1,5 @@
 package dev.tokc.ir.interp;
 
-import java.util.Optional;
-
 /**
  * The state a graph run may touch beyond its inputs: the paged KV cache read and written by {@code kv_write} and
  * {@code paged_attention}, and the channel used by {@code send}/{@code recv}. Both are optional; an op that needs
@@ -17,9 +15,5 @@ public record ExecutionContext(ReferenceKvCache kvCache, PipelineChannel channel
 
     public ExecutionContext withChannel(PipelineChannel c) {
         return new ExecutionContext(kvCache, c);
-    }
-
-    public Optional<ReferenceKvCache> kvCacheIfPresent() {
-        return Optional.ofNullable(kvCache);
     }
 }

@@ -1,6 +1,8 @@
 package dev.tokc.ir.interp;
 
+import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
+import dev.tokc.ir.Epilogue;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
@@ -13,11 +15,13 @@ import dev.tokc.ir.Tensor;
 import dev.tokc.ir.TensorType;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -42,6 +46,7 @@ public final class Interpreter {
     private final ExecutionContext context;
     private final Map<String, Long> bindings = new TreeMap<>();
     private int peakLiveValues;
+    private final Set<Node> declaredInputs = Collections.newSetFromMap(new IdentityHashMap<>());
 
     Interpreter(WeightSource weights, ExecutionContext context) {
         this.weights = weights;
@@ -72,10 +77,8 @@ public final class Interpreter {
                 lastUse.put(in, i);
             }
         }
-        Map<Node, Boolean> isOutput = new IdentityHashMap<>();
-        for (Node o : g.outputs()) {
-            isOutput.put(o, true);
-        }
+        Set<Node> isOutput = Collections.newSetFromMap(new IdentityHashMap<>());
+        isOutput.addAll(g.outputs());
         Map<Node, Tensor> values = new IdentityHashMap<>();
         for (int i = 0; i < order.size(); i++) {
             Node n = order.get(i);
@@ -87,7 +90,7 @@ public final class Interpreter {
             values.put(n, v);
             peakLiveValues = Math.max(peakLiveValues, values.size());
             for (Node in : n.inputs()) {
-                if (lastUse.get(in) == i && !isOutput.containsKey(in)) {
+                if (lastUse.get(in) == i && !isOutput.contains(in)) {
                     values.remove(in);
                 }
             }
@@ -110,6 +113,7 @@ public final class Interpreter {
         Map<String, Node> params = new LinkedHashMap<>();
         for (Node p : g.inputs()) {
             params.put(((SourceOp.Param) p.op()).paramName(), p);
+            declaredInputs.add(p);
         }
         for (String name : inputs.keySet()) {
             if (!params.containsKey(name)) {
@@ -190,7 +194,7 @@ public final class Interpreter {
         if (type.elementType() instanceof QuantType q) {
             long[] s = evaluateShape(n, type.shape());
             long bytes = QuantizedBlocks.packedBytes(q, s[0], s[1]);
-            if (v.dtype() != dev.tokc.ir.DType.U8 || v.rank() != 1 || v.dim(0) != bytes) {
+            if (v.dtype() != DType.U8 || v.rank() != 1 || v.dim(0) != bytes) {
                 throw new InterpreterException(n, "packed " + type + " weight must be u8[" + bytes + "], got "
                         + v.dtype() + Arrays.toString(v.shape()));
             }
@@ -216,10 +220,15 @@ public final class Interpreter {
 
     private Tensor evaluate(Node n, List<Tensor> in, Map<String, Tensor> inputs) {
         return switch (n.op()) {
-            case SourceOp.Param p -> inputs.get(p.paramName());
+            case SourceOp.Param p -> {
+                if (!declaredInputs.contains(n)) {
+                    throw new IllegalArgumentException("%" + p.paramName() + " is used but is not an input of the graph");
+                }
+                yield inputs.get(p.paramName());
+            }
             case SourceOp.Weight w -> weights.load(w.key(), w.type());
             case SourceOp.Constant c -> c.value();
-            case SourceOp.Dims d -> Tensor.vector(dev.tokc.ir.DType.I64, evaluateShape(n, new Shape(d.dims())));
+            case SourceOp.Dims d -> Tensor.vector(DType.I64, evaluateShape(n, new Shape(d.dims())));
             case PrimitiveOp p -> primitive(n, p, in);
             case ModelOp m -> model(m, in);
             case TargetOp t -> target(n, t, in);
@@ -275,7 +284,7 @@ public final class Interpreter {
     private Tensor target(Node n, TargetOp op, List<Tensor> in) {
         return switch (op) {
             case TargetOp.FusedLinear f -> TargetOps.fusedLinear(f, in.get(0), in.get(1), f.hasBias() ? in.get(2) : null,
-                    f.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? in.getLast() : null);
+                    f.epilogue() == Epilogue.RESIDUAL_ADD ? in.getLast() : null);
             case TargetOp.FlashAttention f -> TargetOps.flashAttention(f, in.get(0), in.get(1), in.get(2));
             case TargetOp.KvWrite w -> TargetOps.kvWrite(w, context.kvCache(), in.get(0), in.get(1), in.get(2));
             case TargetOp.PagedAttention p -> TargetOps.pagedAttention(p, context.kvCache(), in.get(0), in.get(2),

@@ -4,6 +4,7 @@ import dev.tokc.ir.DType;
 import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Tensor;
 import java.util.Arrays;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Model-level ops: norms, rotary embedding, attention, activations, embedding lookup and Linear, each written
@@ -177,7 +178,7 @@ final class ModelOps {
                 };
                 for (int i = 0; i < s; i++) {
                     int row = ((bi * numHeads + h) * s + i) * t;
-                    java.util.function.IntToDoubleFunction m = mask == null ? null
+                    IntToDoubleFunction m = mask == null ? null
                             : mask.dtype() == DType.BOOL
                                     ? j -> mask.getLong(mi[row + j]) != 0 ? 0 : Double.NEGATIVE_INFINITY
                                     : j -> mask.getDouble(mi[row + j]);

@@ -36,6 +36,11 @@ public final class QuantizedBlocks {
         0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
     };
 
+    /** The 16 NF4 levels, indexed by the 4-bit code (a copy: kernels bake it into their lookup tables). */
+    public static double[] nf4Levels() {
+        return NF4.clone();
+    }
+
     /** Bytes of one row of {@code cols} weights. */
     public static long bytesPerRow(QuantType t, long cols) {
         QuantFormat f = t.format();

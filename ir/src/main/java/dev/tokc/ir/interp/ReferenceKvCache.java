@@ -42,8 +42,11 @@ public final class ReferenceKvCache {
         return (long) numBlocks * spec.blockSize();
     }
 
-    /** Stores one token's K and V ({@code [kv_heads * head_dim]} each, from the given offsets) at a flat slot. */
-    void write(int layer, long slot, double[] k, int kOffset, double[] v, int vOffset) {
+    /**
+     * Stores one token's K and V ({@code [kv_heads * head_dim]} each, read from the given offsets) at flat slot
+     * {@code block * block_size + offset}. KvWrite goes through this; tests of other caches may fill this one directly.
+     */
+    public void write(int layer, long slot, double[] k, int kOffset, double[] v, int vOffset) {
         checkSlot(slot);
         int width = spec.kvHeads() * spec.headDim();
         int base = Math.toIntExact(slot * width);

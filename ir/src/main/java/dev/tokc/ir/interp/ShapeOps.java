@@ -139,7 +139,11 @@ final class ShapeOps {
         return f ? Tensor.ofDoubles(dt, outShape, d) : Tensor.ofLongs(dt, outShape, l);
     }
 
-    /** ONNX Slice: negative bounds count from the end, bounds clamp to the dim, negative steps walk backwards. */
+    /**
+     * ONNX Slice: negative bounds count from the end, bounds clamp to the dim, negative steps walk backwards. With a
+     * negative step a start still before the beginning after adding the dim clamps to -1 (an empty slice), as in the
+     * ONNX reference implementation (numpy) and the IR's type inference, not to 0 as the spec's prose says.
+     */
     static Tensor slice(Tensor x, Tensor starts, Tensor ends, Tensor axes, Tensor steps) {
         long[] st = Tensors.ints(starts, "starts");
         long[] en = Tensors.ints(ends, "ends");

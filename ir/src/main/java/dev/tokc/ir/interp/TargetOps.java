@@ -1,5 +1,6 @@
 package dev.tokc.ir.interp;
 
+import dev.tokc.ir.DType;
 import dev.tokc.ir.Epilogue;
 import dev.tokc.ir.KvCacheSpec;
 import dev.tokc.ir.QuantType;
@@ -83,7 +84,7 @@ final class TargetOps {
                 cache.write(op.layer(), slot, k.doubles(), t * width, v.doubles(), t * width);
             }
         }
-        return Tensor.scalar(dev.tokc.ir.DType.I64, 0);
+        return Tensor.scalar(DType.I64, 0);
     }
 
     /**
@@ -98,7 +99,7 @@ final class TargetOps {
         int heads = op.numHeads();
         int hd = spec.headDim();
         int bs = spec.blockSize();
-        int seqs = (int) contextLens.size();
+        int seqs = contextLens.size();
         int maxBlocks = blockTables.rank() == 2 ? (int) blockTables.dim(1) : 0;
         if (queryStarts.size() != seqs + 1 || blockTables.rank() != 2 || blockTables.dim(0) != seqs) {
             throw new IllegalArgumentException("block_tables " + Arrays.toString(blockTables.shape()) + ", context_lens ["

@@ -1,6 +1,5 @@
 package dev.tokc.ir.interp;
 
-import dev.tokc.ir.DType;
 import dev.tokc.ir.Tensor;
 import java.util.Arrays;
 
@@ -113,16 +112,7 @@ final class Tensors {
         return p;
     }
 
-    /** An empty result array of the right kind for {@code dtype}, wrapped into a tensor by {@link #make}. */
-    static Tensor make(DType dtype, long[] shape, double[] d) {
-        return Tensor.ofDoubles(dtype, shape, d);
-    }
-
-    static Tensor make(DType dtype, long[] shape, long[] l) {
-        return Tensor.ofLongs(dtype, shape, l);
-    }
-
-    /** A tensor of {@code dtype} built from gathering {@code src} elements at flat indices {@code from}. */
+    /** A tensor of {@code src}'s dtype holding {@code src}'s elements at the flat indices {@code from}, shaped {@code shape}. */
     static Tensor gather(Tensor src, long[] shape, int[] from) {
         if (src.isFloat()) {
             double[] s = src.doubles();

@@ -104,6 +104,15 @@ class InterpreterTest {
     }
 
     @Test
+    void aParamThatIsNotAGraphInputIsAnError() {
+        Node x = param("x", DType.F32, 2);
+        Node hidden = param("hidden", DType.F32, 2);
+        Graph g = new Graph("g", List.of(x), List.of(node(new PrimitiveOp.Add(), x, hidden)));
+        assertContains(failure(() -> Interpreter.run(g, inputs("x", f32(s(2), 1, 2)), WeightSource.none())),
+                "%hidden = param", "not an input of the graph");
+    }
+
+    @Test
     void unknownDimsAcceptAnyExtent() {
         Node x = param("x", DType.F32, 6);
         Node start = param("start", DType.I64, 1);
@@ -176,6 +185,8 @@ class InterpreterTest {
                 "needs a collective runtime");
         assertContains(failure(() -> eval(node(new TargetOp.Send(1), x), "x", f32(s(2), 1, 2))),
                 "= send", "needs a PipelineChannel");
+        Node recv = Node.of(new TargetOp.Recv(3, TensorType.of(DType.F32, 2)));
+        assertContains(failure(() -> eval(recv)), "= recv", "pipeline stage 3 needs a PipelineChannel");
         KvCacheSpec spec = new KvCacheSpec(1, 1, 2, 4, DType.F32);
         Node k = param("k", DType.F32, 1, 1, 2);
         Node kvw = node(new TargetOp.KvWrite(spec, 0), k, k, vec(0));

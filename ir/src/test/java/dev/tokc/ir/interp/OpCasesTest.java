@@ -240,9 +240,10 @@ class OpCasesTest {
                 .expect(ints(DType.I32, s(), Integer.MAX_VALUE)).expect(f32(s(), Double.NaN)));
         double z = 1 + Math.exp(-1) + Math.exp(-2);
         l.add(c("softmax and log_softmax are stable", node(new PrimitiveOp.Softmax(-1), cd(s(2, 3), 1, 2, 3, 1000, 1000, -1e300)),
-                node(new PrimitiveOp.LogSoftmax(0), cd(s(2), 1000, 1000)))
+                node(new PrimitiveOp.LogSoftmax(0), cd(s(2), 1000, 1000)),
+                node(new PrimitiveOp.Softmax(0), cd(s(2, 2), 0, 5, 0, 5)))
                 .expect(f64(s(2, 3), Math.exp(-2) / z, Math.exp(-1) / z, 1 / z, 0.5, 0.5, 0))
-                .expect(f64(s(2), -Math.log(2), -Math.log(2))).tol(1e-15));
+                .expect(f64(s(2), -Math.log(2), -Math.log(2))).expect(f64(s(2, 2), 0.5, 0.5, 0.5, 0.5)).tol(1e-15));
         Node v = ci(s(3), 1, 2, 3);
         l.add(c("cumsum inclusive, exclusive, reverse", node(new PrimitiveOp.CumSum(0, false, false), v),
                 node(new PrimitiveOp.CumSum(0, true, false), v), node(new PrimitiveOp.CumSum(-1, false, true), v),
@@ -270,6 +271,15 @@ class OpCasesTest {
                 node(new PrimitiveOp.Slice(), m34, vec(0, 1), vec(2, 3), vec(1, 0), vec(1, 1)),
                 node(new PrimitiveOp.Slice(), five, vec(3), vec(1), vec(0), vec(1)))
                 .expect(i64(s(3), 4, 2, 0)).expect(i64(s(4), 1, 2, 3, 4)).expect(f32(s(2, 2), 4, 5, 8, 9)).expect(i64(s(0))));
+        l.add(c("slice starting before the beginning with a negative step is empty (ONNX reference = numpy)",
+                node(new PrimitiveOp.Slice(), five, vec(-10), vec(-1000), vec(0), vec(-1)),
+                node(new PrimitiveOp.Slice(), five, vec(10), vec(-10), vec(0), vec(-1)))
+                .expect(i64(s(0))).expect(i64(s(5), 4, 3, 2, 1, 0)));
+        l.add(c("transpose of rank 3", node(new PrimitiveOp.Transpose(List.of(2L, 0L, 1L)), x234))
+                .expect(Tensor.generate(DType.F32, s(4, 2, 3), f -> (f / 3 % 2) * 12 + (f % 3) * 4 + f / 6)));
+        l.add(c("concat with an empty input, tile by zero", node(new PrimitiveOp.Concat(0), cf(s(0, 2)), cf(s(1, 2), 1, 2)),
+                node(new PrimitiveOp.Tile(), cf(s(1, 2), 1, 2), vec(0, 1)))
+                .expect(f32(s(1, 2), 1, 2)).expect(f32(s(0, 2))));
         Node d32 = cf(s(3, 2), 1, 2, 3, 4, 5, 6);
         l.add(c("gather with negative indices, on the last axis, with a scalar index",
                 node(new PrimitiveOp.Gather(0), d32, ci(s(2), -1, 0)),

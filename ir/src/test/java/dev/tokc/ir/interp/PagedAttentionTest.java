@@ -32,6 +32,15 @@ class PagedAttentionTest {
 
     @Test
     void pagedMatchesAttentionOverScatteredBlocksAcrossRuns() {
+        check(0, 0);
+    }
+
+    @Test
+    void softcapAndSlidingWindowMatchAttentionToo() {
+        check(2.0, 3);
+    }
+
+    static void check(double softcap, long window) {
         List<Integer> free = new ArrayList<>();
         for (int b = 1; b < 16; b++) { // block 0 left unused, as the runtime's null block
             free.add(b);
@@ -41,12 +50,12 @@ class PagedAttentionTest {
         List<Seq> seqs = List.of(seq(0, 5, 8, free), seq(1, 6, 7, free));
         ReferenceKvCache cache = new ReferenceKvCache(SPEC, 16);
         int layer = 1; // the second layer of two, so that layer indexing is exercised
-        runStep(seqs, cache, layer, true);
-        Tensor out = runStep(seqs, cache, layer, false);
+        runStep(seqs, cache, layer, true, softcap, window);
+        Tensor out = runStep(seqs, cache, layer, false, softcap, window);
         int row = 0;
         for (Seq s : seqs) {
             int n = s.len() - s.prefix();
-            Tensor expected = attention(s, s.prefix(), s.len());
+            Tensor expected = attention(s, s.prefix(), s.len(), softcap, window);
             double diff = 0;
             for (int i = 0; i < n * HEADS * HEAD_DIM; i++) {
                 diff = Math.max(diff, Math.abs(expected.getDouble(i) - out.getDouble(row * HEADS * HEAD_DIM + i)));
@@ -68,7 +77,7 @@ class PagedAttentionTest {
     }
 
     /** Writes and attends the prefix tokens ({@code first}) or the remaining ones, for all sequences at once. */
-    static Tensor runStep(List<Seq> seqs, ReferenceKvCache cache, int layer, boolean first) {
+    static Tensor runStep(List<Seq> seqs, ReferenceKvCache cache, int layer, boolean first, double softcap, long window) {
         int tokens = 0;
         for (Seq s : seqs) {
             tokens += first ? s.prefix() : s.len() - s.prefix();
@@ -107,20 +116,20 @@ class PagedAttentionTest {
         Tensor cl = ints(DType.I32, s(seqs.size()), ctx);
         Tensor qs = ints(DType.I32, s(seqs.size() + 1), starts);
         Node write = node(new TargetOp.KvWrite(SPEC, layer), param("k", kt), param("v", vt), param("slots", st));
-        Node attn = node(new TargetOp.PagedAttention(SPEC, layer, HEADS, 0, 0, 0), param("q", qt), write,
+        Node attn = node(new TargetOp.PagedAttention(SPEC, layer, HEADS, 0, softcap, window), param("q", qt), write,
                 param("bt", bt), param("cl", cl), param("qs", qs));
         return Interpreter.run(graph(attn), inputs("k", kt, "v", vt, "slots", st, "q", qt, "bt", bt, "cl", cl, "qs", qs),
                 WeightSource.none(), ExecutionContext.withKvCache(cache)).getFirst();
     }
 
     /** Causal Attention of the sequence's queries [from, to) over its keys [0, to). */
-    static Tensor attention(Seq s, int from, int to) {
+    static Tensor attention(Seq s, int from, int to, double softcap, long window) {
         int n = to - from;
         Tensor q = f32(s(1, n, HEADS, HEAD_DIM),
                 java.util.Arrays.copyOfRange(s.q().doubles(), from * HEADS * HEAD_DIM, to * HEADS * HEAD_DIM));
         Tensor k = f32(s(1, to, KV_HEADS, HEAD_DIM), java.util.Arrays.copyOf(s.k().doubles(), to * KV_HEADS * HEAD_DIM));
         Tensor v = f32(s(1, to, KV_HEADS, HEAD_DIM), java.util.Arrays.copyOf(s.v().doubles(), to * KV_HEADS * HEAD_DIM));
-        Node out = node(new ModelOp.Attention(HEADS, KV_HEADS, true, 0, 0, 0), param("q", q), param("k", k), param("v", v));
+        Node out = node(new ModelOp.Attention(HEADS, KV_HEADS, true, 0, softcap, window), param("q", q), param("k", k), param("v", v));
         return eval(out, "q", q, "k", k, "v", v);
     }
 }
