@@ -144,6 +144,12 @@ public final class OnnxConformance {
         return OnnxImporter.importModel(c.model(), givenInputs(set));
     }
 
+    /** The closing line of a run: {@code N passed, M failed}. */
+    public static String summary(List<Result> results) {
+        long passed = results.stream().filter(Result::passed).count();
+        return passed + " passed, " + (results.size() - passed) + " failed";
+    }
+
     /** The data set's tensor inputs of IR-supported types as IR tensors, by ONNX name. */
     private static Map<String, Tensor> givenInputs(OnnxNodeTestCase.DataSet set) {
         Map<String, Tensor> given = new LinkedHashMap<>();
