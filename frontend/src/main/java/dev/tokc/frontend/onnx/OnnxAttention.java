@@ -28,7 +28,7 @@ import java.util.List;
  * <p>The ModelOp works in the IR's {@code [batch, seq, heads, head_dim]} layout, so 4-D operands are transposed in
  * and the result out; 3-D ones are reshaped. The fourth output (qk_matmul_output, the scores at the stage the mode
  * names: 0 scaled QK^T, 1 after softcap, 2 plus mask and causal bias, 3 after softmax) has no model-level
- * counterpart and is computed beside it in primitive ops; it reaches the graph only when used.
+ * counterpart and is computed beside it in primitive ops, only when the node names that output.
  *
  * <p>Order of operations, as ONNX's function body defines it and the ModelOp documents: scale, softcap, then the
  * mask; a query row whose keys are all masked gives zeros, not NaN. The causal alignment differs: see
@@ -96,6 +96,9 @@ final class OnnxAttention {
                 ? b.op(new PrimitiveOp.Reshape(false), y, b.dims(y.shape().dim(0), y.shape().dim(1), Dim.of(-1)))
                 : b.op(new PrimitiveOp.Transpose(SWAP_1_2), y);
 
+        if (n.getOutputCount() < 4 || n.getOutput(3).isEmpty()) {
+            return List.of(out, k4, v4);
+        }
         Node qk = qkOutput(c, n, b, q4, k4, combine(b, userMask, causalVisible), scale, softcap, qHeads, kvHeads,
                 total, headSize);
         return List.of(out, k4, v4, qk);
@@ -132,8 +135,10 @@ final class OnnxAttention {
     private static Node mask(OnnxImporter c, GraphBuilder b, Node mask, Node nonpad, DType dtype, Dim batch, Dim total) {
         if (mask != null) {
             Dim last = mask.shape().dim(mask.rank() - 1);
-            if (!last.equals(total)) {
-                if (!last.isConstant() || !total.isConstant() || last.value() > total.value()) {
+            // Padding needs both lengths known; with a symbolic one the mask is taken to cover every key (the
+            // interpreter and kernels check the broadcast at run time).
+            if (last.isConstant() && total.isConstant() && last.value() != total.value()) {
+                if (last.value() > total.value()) {
                     throw new ModelFormatException(c.where() + ": attn_mask " + mask.type()
                             + " does not fit the total key length " + total);
                 }

@@ -140,6 +140,59 @@ class OnnxLlmOpsImportTest {
         assertEquals(4, nonpad.inputs().size(), "per-row offsets as an explicit mask");
     }
 
+    /**
+     * The same cases with symbolic dims, as an exporter with dynamic axes would declare them: batch, sequence and
+     * past lengths become dim symbols (heads and head sizes stay static, as the ops need them). They must import
+     * and evaluate to the same outputs.
+     */
+    @Test
+    void llmOpsImportWithSymbolicDims() {
+        Map<String, List<String>> names = Map.of(
+                "Q", java.util.Arrays.asList("batch", null, "seq", null),
+                "K", java.util.Arrays.asList("batch", null, "kv_seq", null),
+                "V", java.util.Arrays.asList("batch", null, "kv_seq", null),
+                "past_key", java.util.Arrays.asList("batch", null, "past", null),
+                "past_value", java.util.Arrays.asList("batch", null, "past", null),
+                "input", java.util.Arrays.asList("batch", null, "seq", null),
+                "position_ids", java.util.Arrays.asList("batch", "seq"),
+                "X", java.util.Arrays.asList("rows", null, null));
+        for (String name : List.of("test_attention_4d_causal_with_past_and_present", "test_attention_4d_gqa_causal",
+                "test_attention_4d_with_past_and_present_qk_matmul_bias_4d_mask_causal", "test_attention_4d_causal",
+                "test_attention_4d_gqa_causal_nonpad_decode_fp16", "test_rotary_embedding",
+                "test_rotary_embedding_with_interleaved_rotary_dim", "test_rms_normalization_3d_axis1_epsilon")) {
+            Graph g = runSymbolic(name, names);
+            assertTrue(g.inputs().getFirst().shape().dims().stream().anyMatch(d -> d.symbol().isPresent()), name);
+        }
+        // New keys and queries of one symbolic length: the ModelOp's causal flag applies, past length symbolic too.
+        Map<String, List<String>> sameSeq = new java.util.HashMap<>(names);
+        sameSeq.put("K", java.util.Arrays.asList("batch", null, "seq", null));
+        sameSeq.put("V", java.util.Arrays.asList("batch", null, "seq", null));
+        Graph g = runSymbolic("test_attention_4d_causal_with_past_and_present", sameSeq);
+        Node att = nodesOf(g, ModelOp.Attention.class).getFirst();
+        assertTrue(((ModelOp.Attention) att.op()).causal());
+        assertEquals("[batch, seq, 3, 8]", att.shape().toString());
+    }
+
+    /** Runs the case with the named input dims made symbolic; returns the imported graph. */
+    private static Graph runSymbolic(String name, Map<String, List<String>> names) {
+        OnnxNodeTestCase c = OnnxNodeTestCase.load(caseDir(name));
+        ModelProto.Builder m = c.model().proto().toBuilder();
+        for (var in : m.getGraphBuilder().getInputBuilderList()) {
+            List<String> dims = names.get(in.getName());
+            var shape = in.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder();
+            for (int i = 0; dims != null && i < dims.size() && i < shape.getDimCount(); i++) {
+                if (dims.get(i) != null) {
+                    shape.getDimBuilder(i).setDimParam(dims.get(i));
+                }
+            }
+        }
+        OnnxModel symbolic = OnnxModel.fromProto(m.build(), c.directory(), name + " (symbolic)");
+        OnnxNodeTestCase sc = new OnnxNodeTestCase(name, c.directory(), symbolic, c.dataSets());
+        OnnxConformance.Result r = OnnxConformance.run(sc);
+        assertTrue(r.passed(), r.line());
+        return OnnxConformance.importFor(sc, sc.dataSets().getFirst()).graph();
+    }
+
     @Test
     void qkMatmulOutputIsComputedBesideTheAttentionOp() {
         Graph g = importCase("test_attention_4d_with_qk_matmul_softmax");
