@@ -59,16 +59,22 @@ final class OnnxAttention {
         int qHeads = heads(c, n, "q_num_heads", q, threeD);
         int kvHeads = heads(c, n, "kv_num_heads", k, threeD);
 
-        // Everything in ONNX's 4-D layout [batch, heads, seq, head_size] first: past/present live there.
-        Node q4 = threeD ? split(b, q, qHeads) : q;
-        Node k4 = threeD ? split(b, k, kvHeads) : k;
-        Node v4 = threeD ? split(b, v, kvHeads) : v;
+        // The ModelOp wants [batch, seq, heads, head_size]: a 3-D input is one reshape away, a 4-D one ([batch,
+        // heads, seq, head_size], where past and present live too) a transpose.
+        Node qi = threeD ? heads(b, q, qHeads) : b.op(new PrimitiveOp.Transpose(SWAP_1_2), q);
+        Node ki = threeD ? heads(b, k, kvHeads) : b.op(new PrimitiveOp.Transpose(SWAP_1_2), k);
+        Node vi = threeD ? heads(b, v, kvHeads) : b.op(new PrimitiveOp.Transpose(SWAP_1_2), v);
+        Node q4 = threeD ? b.op(new PrimitiveOp.Transpose(SWAP_1_2), qi) : q;
+        Node k4 = threeD ? b.op(new PrimitiveOp.Transpose(SWAP_1_2), ki) : k;
+        Node v4 = threeD ? b.op(new PrimitiveOp.Transpose(SWAP_1_2), vi) : v;
         Dim newKeys = k4.shape().dim(2);
         Dim past = Dim.of(0);
         if (pastK != null) {
             past = pastK.shape().dim(2);
             k4 = b.op(new PrimitiveOp.Concat(2), pastK, k4);
             v4 = b.op(new PrimitiveOp.Concat(2), pastV, v4);
+            ki = b.op(new PrimitiveOp.Transpose(SWAP_1_2), k4);
+            vi = b.op(new PrimitiveOp.Transpose(SWAP_1_2), v4);
         }
         Dim batch = q4.shape().dim(0);
         Dim seq = q4.shape().dim(2);
@@ -86,8 +92,7 @@ final class OnnxAttention {
         boolean opCausal = causal && nonpad == null && newKeys.equals(seq);
         Node userMask = mask(c, b, mask, nonpad, q.dtype(), batch, total);
         Node opMask = opCausal ? userMask : combine(b, userMask, causalVisible);
-        List<Node> attnIn = new ArrayList<>(List.of(b.op(new PrimitiveOp.Transpose(SWAP_1_2), q4),
-                b.op(new PrimitiveOp.Transpose(SWAP_1_2), k4), b.op(new PrimitiveOp.Transpose(SWAP_1_2), v4)));
+        List<Node> attnIn = new ArrayList<>(List.of(qi, ki, vi));
         if (opMask != null) {
             attnIn.add(opMask);
         }
@@ -122,10 +127,9 @@ final class OnnxAttention {
         return (int) h;
     }
 
-    /** [batch, seq, heads * size] -> [batch, heads, seq, size]. */
-    private static Node split(GraphBuilder b, Node x, int heads) {
-        Node r = b.op(new PrimitiveOp.Reshape(false), x, b.dims(x.shape().dim(0), x.shape().dim(1), Dim.of(heads), Dim.of(-1)));
-        return b.op(new PrimitiveOp.Transpose(SWAP_1_2), r);
+    /** [batch, seq, heads * size] -> [batch, seq, heads, size]. */
+    private static Node heads(GraphBuilder b, Node x, int heads) {
+        return b.op(new PrimitiveOp.Reshape(false), x, b.dims(x.shape().dim(0), x.shape().dim(1), Dim.of(heads), Dim.of(-1)));
     }
 
     /**

@@ -118,6 +118,7 @@ class OnnxLlmOpsImportTest {
         ModelOp.Attention op = (ModelOp.Attention) nodesOf(g, ModelOp.Attention.class).getFirst().op();
         assertEquals(0.01f, op.scale(), 1e-12);
         assertFalse(g.opHistogram().containsKey("mat_mul"));
+        assertFalse(g.opHistogram().containsKey("transpose"), "[b, s, h*d] is [b, s, h, d] after a reshape");
     }
 
     /**
