@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * The opset-23/24 LLM operators import as the IR's model-level ops (RMSNormalization as rms_norm, RotaryEmbedding as
  * rope, Attention as attention), so that passes see them as they see the raised forms; checked on ONNX's own node-test
  * models. Their values are checked by {@link OnnxConformanceTest}; here the structure, the causal alignment choice and
- * the one form the node tests only have expanded (3-D RotaryEmbedding with num_heads).
+ * the one form the node tests only have expanded (3-D RotaryEmbedding with num_heads); also the opset-dependent
+ * Softmax coercion, which the node tests only have at opset 13 and later.
  */
 class OnnxLlmOpsImportTest {
 
@@ -192,6 +193,41 @@ class OnnxLlmOpsImportTest {
         OnnxConformance.Result r = OnnxConformance.run(sc);
         assertTrue(r.passed(), r.line());
         return OnnxConformance.importFor(sc, sc.dataSets().getFirst()).graph();
+    }
+
+    /**
+     * Before opset 13, Softmax and LogSoftmax work on x coerced to 2-D {@code [prod(shape[:axis]), prod(shape[axis:])]}:
+     * the axis-1 case's model at opset 11 normalises each of the 3 rows over all 4 * 5 values.
+     */
+    @Test
+    void softmaxBeforeOpset13CoercesTo2d() {
+        OnnxNodeTestCase c = OnnxNodeTestCase.load(caseDir("test_softmax_axis_1"));
+        OnnxTensor x = c.dataSets().getFirst().inputTensor("x");
+        for (String op : List.of("Softmax", "LogSoftmax")) {
+            ModelProto.Builder m = c.model().proto().toBuilder();
+            m.getOpsetImportBuilder(0).setVersion(11);
+            m.getGraphBuilder().getNodeBuilder(0).setOpType(op);
+            OnnxModel old = OnnxModel.fromProto(m.build(), c.directory(), op + " opset 11");
+            Graph g = OnnxImporter.importModel(old).graph();
+            var y = dev.tokc.ir.interp.Interpreter.run(g, Map.of("x", OnnxImporter.toIr(x)),
+                    dev.tokc.ir.interp.WeightSource.none()).getFirst();
+            assertEquals("[3, 4, 5]", java.util.Arrays.toString(y.shape()));
+            for (int row = 0; row < 3; row++) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < 20; i++) {
+                    max = Math.max(max, x.getDouble(row * 20 + i));
+                }
+                double sum = 0;
+                for (int i = 0; i < 20; i++) {
+                    sum += Math.exp(x.getDouble(row * 20 + i) - max);
+                }
+                for (int i = 0; i < 20; i++) {
+                    double e = x.getDouble(row * 20 + i) - max;
+                    double want = op.equals("Softmax") ? Math.exp(e) / sum : e - Math.log(sum);
+                    assertEquals(want, y.getDouble(row * 20 + i), 1e-6, op + " row " + row + " element " + i);
+                }
+            }
+        }
     }
 
     @Test
