@@ -7,6 +7,7 @@ import dev.tokc.ir.Node;
 import dev.tokc.ir.SourceOp;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.interp.Interpreter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -134,6 +135,20 @@ public final class OnnxConformance {
             out.add(run(dir));
         }
         return out;
+    }
+
+    /**
+     * The cases a command-line argument names: the folder itself when it holds a {@code model.onnx}, else the case
+     * folders directly under it (so both {@code onnx-node-tests/test_add} and {@code onnx-node-tests} work).
+     */
+    public static List<Path> cases(Path dirOrRoot) {
+        if (Files.isRegularFile(dirOrRoot.resolve("model.onnx"))) {
+            return List.of(dirOrRoot);
+        }
+        if (!Files.isDirectory(dirOrRoot)) {
+            throw new ModelFormatException(dirOrRoot + ": not a node-test case folder (no model.onnx) or a folder of them");
+        }
+        return OnnxNodeTestCase.caseDirectories(dirOrRoot);
     }
 
     /**

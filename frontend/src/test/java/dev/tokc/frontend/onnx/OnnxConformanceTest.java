@@ -80,6 +80,19 @@ class OnnxConformanceTest {
     }
 
     @Test
+    void casesAcceptsACaseOrAFolderOfCases() {
+        Path root = SharedData.root().resolve("onnx-node-tests");
+        Assumptions.assumeTrue(Files.isDirectory(root), "../shared/onnx-node-tests not found; skipping");
+        assertEquals(List.of(root.resolve("test_add")), OnnxConformance.cases(root.resolve("test_add")));
+        List<OnnxConformance.Result> some = OnnxConformance.cases(root).stream().limit(3).map(OnnxConformance::run).toList();
+        assertEquals("3 passed, 0 failed", OnnxConformance.summary(some));
+        assertEquals("PASS test_add", OnnxConformance.run(root.resolve("test_add")).line());
+        var missing = OnnxConformance.run(root.resolve("no_such_case"));
+        assertFalse(missing.passed());
+        assertTrue(missing.line().startsWith("FAIL no_such_case: load: "), missing.line());
+    }
+
+    @Test
     void closeFollowsAssertAllclose() {
         assertTrue(OnnxConformance.close(Double.NaN, Double.NaN));
         assertFalse(OnnxConformance.close(Double.NaN, 0));
