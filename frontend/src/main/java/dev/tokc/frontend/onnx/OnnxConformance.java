@@ -28,8 +28,8 @@ import java.util.Map;
  * Each data set imports the model with its declared input types (symbolic dims bind from the data) and the data
  * set's input values known to the importer, which uses them only where the IR needs an operand as a constant (the
  * node tests feed axes, split sizes and Trilu's k as graph inputs; see
- * {@link OnnxImporter#importModel(OnnxModel, Map)}); the inputs then feed the graph inputs by name. A case passes when every data set matches; otherwise the result names the
- * first mismatch (data set, output name, flat index, expected, actual) or the error that stopped it (loading,
+ * {@link OnnxImporter#importModel(OnnxModel, Map)}); the inputs then feed the graph inputs by name. A case passes
+ * when every data set matches; otherwise the result names the first mismatch (data set, output name, flat index, expected, actual) or the error that stopped it (loading,
  * importing or evaluating). Nothing here throws for a failing case: {@link #run} always returns a {@link Result}.
  */
 public final class OnnxConformance {
@@ -41,7 +41,7 @@ public final class OnnxConformance {
     private OnnxConformance() {}
 
     /** What went wrong in a failing case, or {@link Passed}. */
-    public sealed interface Outcome permits Passed, Mismatch, Error {}
+    public sealed interface Outcome permits Passed, Mismatch, RunError {}
 
     /** Every output of every data set matched. */
     public record Passed(int dataSets, int outputs) implements Outcome {}
@@ -54,7 +54,7 @@ public final class OnnxConformance {
             implements Outcome {}
 
     /** The case could not be run: {@code stage} is {@code load}, {@code import} or {@code evaluate}. */
-    public record Error(String stage, String message) implements Outcome {}
+    public record RunError(String stage, String message) implements Outcome {}
 
     /** The result of one case: its folder name and outcome. */
     public record Result(String caseName, Outcome outcome) {
@@ -76,7 +76,7 @@ public final class OnnxConformance {
                 case Passed p -> "";
                 case Mismatch m -> "output '" + m.output() + "'" + (m.index() >= 0 ? "[" + m.index() + "]" : "")
                         + " (" + m.dataSet() + "): expected " + m.expected() + ", actual " + m.actual();
-                case Error e -> e.stage() + ": " + e.message();
+                case RunError e -> e.stage() + ": " + e.message();
             };
         }
     }
@@ -88,7 +88,7 @@ public final class OnnxConformance {
         try {
             c = OnnxNodeTestCase.load(caseDir);
         } catch (RuntimeException e) {
-            return new Result(name, new Error("load", message(e)));
+            return new Result(name, new RunError("load", message(e)));
         }
         return run(c);
     }
@@ -103,19 +103,19 @@ public final class OnnxConformance {
             try {
                 imported = OnnxImporter.importModel(c.model(), given);
             } catch (RuntimeException e) {
-                return new Result(name, new Error("import", message(e)));
+                return new Result(name, new RunError("import", message(e)));
             }
             Graph g = imported.graph();
             List<Tensor> actual;
             try {
                 actual = Interpreter.run(g, inputs(c.model(), g, set, given), imported.weightSource());
             } catch (RuntimeException e) {
-                return new Result(name, new Error("evaluate", set.name() + ": " + message(e)));
+                return new Result(name, new RunError("evaluate", set.name() + ": " + message(e)));
             }
             int i = 0;
             for (var e : set.outputs().entrySet()) {
                 if (!(e.getValue() instanceof OnnxTensor expected)) {
-                    return new Result(name, new Error("evaluate", set.name() + ": output '" + e.getKey() + "' is a "
+                    return new Result(name, new RunError("evaluate", set.name() + ": output '" + e.getKey() + "' is a "
                             + e.getValue().getClass().getSimpleName() + "; tokc's IR has only tensor values"));
                 }
                 Mismatch m = compare(set.name(), e.getKey(), expected, actual.get(i++));
