@@ -128,7 +128,7 @@ public final class ArtifactWriter implements AutoCloseable {
         // Checked up front so a refused compile fails in a second, not after converting every tensor.
         checkReplaceable(abs, options.force());
         Files.createDirectories(abs.getParent());
-        Path staging = Files.createTempDirectory(abs.getParent(), "." + abs.getFileName() + ".partial-");
+        Path staging = createUniqueDirectory(abs.getParent(), "." + abs.getFileName() + ".partial-");
         return new ArtifactWriter(abs, staging, options);
     }
 
@@ -345,7 +345,7 @@ public final class ArtifactWriter implements AutoCloseable {
                 checkReplaceable(target, true);
             }
         }
-        Path old = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
+        Path old = createUniqueDirectory(target.getParent(), "." + target.getFileName() + ".old-");
         Files.delete(old); // only the unique name is wanted; the old engine is renamed onto it
         moveAtomically(target, old);
         try {
@@ -356,6 +356,24 @@ public final class ArtifactWriter implements AutoCloseable {
         }
         syncDirectory(target.getParent());
         deleteRecursively(old);
+    }
+
+    /**
+     * A new directory {@code parent/prefix<random>} with default permissions. Not
+     * {@link Files#createTempDirectory}: that makes it owner-only (0700), and the staging directory becomes the
+     * engine, which other users (a server account) must be able to read.
+     */
+    private static Path createUniqueDirectory(Path parent, String prefix) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path p = parent.resolve(prefix + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
+            try {
+                return Files.createDirectory(p);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 100) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static void checkReplaceable(Path target, boolean force) throws IOException {

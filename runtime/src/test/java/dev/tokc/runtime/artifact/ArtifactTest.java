@@ -105,6 +105,16 @@ class ArtifactTest {
     }
 
     @Test
+    void engineDirectoryGetsDefaultPermissionsNotTempDirectoryOnes() throws IOException {
+        Path dir = tmp.resolve("engine");
+        writeEngine(dir, false, 1);
+        Path plain = Files.createDirectory(tmp.resolve("plain"));
+        if (plain.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(dir));
+        }
+    }
+
+    @Test
     void refusesToReplaceWithoutForceAndKeepsTheOldEngine() throws IOException {
         Path dir = tmp.resolve("engine");
         writeEngine(dir, false, 1);
