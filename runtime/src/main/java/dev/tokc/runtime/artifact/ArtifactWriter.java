@@ -108,6 +108,8 @@ public final class ArtifactWriter implements AutoCloseable {
     private long bytesDone;
     private boolean committed;
     private boolean closed;
+    /** Why this writer can no longer produce a consistent engine, or null while it can. */
+    private String broken;
 
     private ArtifactWriter(Path target, Path staging, Options options) {
         this.target = target;
@@ -182,6 +184,8 @@ public final class ArtifactWriter implements AutoCloseable {
         TensorEntry entry = new TensorEntry(name, file, offset, byteLength, dtype, shape, layout);
         Sha256.updateZeros(w.digest, offset - w.position);
         if (byteLength > 0) {
+            // A failure part-way leaves the file and digest out of step with the table: nothing may follow it.
+            broken = "writing tensor '" + name + "' failed";
             try (Arena arena = Arena.ofConfined()) {
                 // Mapping past the end grows the file; the alignment gap before the tensor reads back as zeros.
                 MemorySegment region = w.channel.map(FileChannel.MapMode.READ_WRITE, offset, byteLength, arena);
@@ -191,6 +195,7 @@ public final class ArtifactWriter implements AutoCloseable {
                 // A store to a mapped page the file system cannot back (disk full) arrives as SIGBUS -> InternalError.
                 throw new IOException(file + ": writing tensor '" + name + "' failed (is the disk full?)", e);
             }
+            broken = null;
         }
         w.position = offset + byteLength;
         tensors.add(entry);
@@ -418,6 +423,9 @@ public final class ArtifactWriter implements AutoCloseable {
     private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("this ArtifactWriter is " + (committed ? "committed" : "closed"));
+        }
+        if (broken != null) {
+            throw new IllegalStateException(broken + " earlier; this engine is incomplete and can only be closed");
         }
     }
 

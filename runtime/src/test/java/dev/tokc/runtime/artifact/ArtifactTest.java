@@ -167,6 +167,21 @@ class ArtifactTest {
     }
 
     @Test
+    void aFailedTensorPoisonsTheWriter() throws IOException {
+        try (ArtifactWriter w = ArtifactWriter.create(tmp.resolve("engine"), ArtifactWriter.Options.defaults())) {
+            assertThrows(IOException.class, () -> w.addTensor("a", "f32", List.of(4L), 16, seg -> {
+                throw new IOException("source read failed");
+            }));
+            IllegalStateException ex = assertThrows(IllegalStateException.class,
+                    () -> w.commit(description(ParallelLayout.single())));
+            assertTrue(ex.getMessage().contains("writing tensor 'a' failed"), ex.getMessage());
+            assertThrows(IllegalStateException.class, () -> w.addTensor("b", "f32", List.of(4L), 16, floats(0)));
+        }
+        assertFalse(Files.exists(tmp.resolve("engine")));
+        assertNoLeftovers();
+    }
+
+    @Test
     void interruptedReplaceKeepsTheOldEngine() throws IOException {
         Path dir = tmp.resolve("engine");
         writeEngine(dir, false, 1);
