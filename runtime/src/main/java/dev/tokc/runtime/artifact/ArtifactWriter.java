@@ -176,12 +176,15 @@ public final class ArtifactWriter implements AutoCloseable {
     public TensorEntry addTensor(String file, String name, String dtype, List<Long> shape, String layout, long byteLength,
             Filler filler) throws IOException {
         checkOpen();
-        if (!tensorNames.add(name)) {
+        if (tensorNames.contains(name)) {
             throw new IllegalArgumentException("tensor '" + name + "' was already written");
         }
-        WeightsFile w = weightsFile(file);
-        long offset = alignUp(w.position, TensorEntry.ALIGNMENT);
+        // Validate the entry before touching any file, so a rejected declaration leaves the writer usable.
+        WeightsFile existing = weights.get(file);
+        long offset = alignUp(existing == null ? 0 : existing.position, TensorEntry.ALIGNMENT);
         TensorEntry entry = new TensorEntry(name, file, offset, byteLength, dtype, shape, layout);
+        WeightsFile w = weightsFile(file);
+        tensorNames.add(name);
         Sha256.updateZeros(w.digest, offset - w.position);
         if (byteLength > 0) {
             // A failure part-way leaves the file and digest out of step with the table: nothing may follow it.

@@ -264,6 +264,12 @@ class ArtifactTest {
             assertThrows(IllegalArgumentException.class, () -> w.addFile("../escape", new byte[1]));
             assertThrows(IllegalArgumentException.class, () -> w.addFile("manifest.json", new byte[1]));
             assertThrows(IllegalArgumentException.class, () -> w.addFile("weights.bin", new byte[1]));
+            // A rejected declaration leaves the writer usable: the corrected one goes in.
+            assertEquals(64, w.addTensor("b", "f32", List.of(4L), 16, floats(0)).offset());
+            w.commit(description(ParallelLayout.single()));
+        }
+        try (Engine e = Engine.open(tmp.resolve("engine"))) {
+            assertEquals(2, e.manifest().tensors().size());
         }
     }
 
