@@ -412,7 +412,18 @@ final class AttributeReader {
         if (e.INT() == null) {
             throw file.error(e, "expected an integer " + dtype + " value, found " + e.getText());
         }
-        BigInteger v = new BigInteger(e.getText());
+        String text = e.getText();
+        if (text.length() <= 18) {
+            // Fits a long for sure: the common case, without BigInteger (constants can have millions of elements).
+            long v = Long.parseLong(text);
+            boolean fits = dtype.bits() == 64 ? !dtype.isUnsigned() || v >= 0
+                    : dtype.isUnsigned() ? v >= 0 && v < 1L << dtype.bits()
+                    : v >= -(1L << (dtype.bits() - 1)) && v < 1L << (dtype.bits() - 1);
+            if (fits) {
+                return v;
+            }
+        }
+        BigInteger v = new BigInteger(text);
         BigInteger min;
         BigInteger max;
         if (dtype.isUnsigned()) {

@@ -3,8 +3,12 @@ package dev.tokc.ir.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import dev.tokc.ir.DType;
 import dev.tokc.ir.Graph;
+import dev.tokc.ir.Node;
 import dev.tokc.ir.OpNames;
+import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.Tensor;
 import dev.tokc.ir.Verifier;
 import dev.tokc.ir.testing.RandomGraphs;
 import java.util.ArrayList;
@@ -53,6 +57,18 @@ class RoundTripTest {
         String text = IrPrinter.print(graphs);
         assertEquals(graphs, IrParser.parse(text, "many.ir"));
         assertEquals(List.of(), IrParser.parse("// nothing but a comment\n", "empty.ir"));
+    }
+
+    @Test
+    void largeConstantsOfEveryDtypePrintInFull() {
+        for (DType d : DType.values()) {
+            Tensor t = Tensor.generate(d, new long[] {64, 64}, i -> i % 7 == 0 ? Double.NaN : Math.sinh(i % 40 - 20) * 1e3);
+            Node c = Node.of(new SourceOp.Constant(t), List.of(), null);
+            Graph g = new Graph("big", List.of(), List.of(c));
+            String text = IrPrinter.print(g);
+            assertEquals(g, IrParser.parseGraph(text, "big.ir"), d.textName());
+            assertEquals(text, IrPrinter.print(IrParser.parseGraph(text, "big.ir")));
+        }
     }
 
     @Test
