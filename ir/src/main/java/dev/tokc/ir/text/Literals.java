@@ -10,12 +10,15 @@ import java.math.RoundingMode;
  * Spelling of scalars in the text form: numbers that read back to the same bits, quoted strings, value names.
  *
  * <p>Floats print as the shortest decimal that reads back to the same value <em>of their dtype</em> (so a bf16 0.1
- * prints {@code 0.1}, not its f32 expansion), with a C-style exponent ({@code 1.0e-05}, {@code 3.0e+38}) and
+ * prints {@code 0.1}, not its f32 expansion) unless the exact value is short anyway ({@code 65504.0}), with a C-style exponent ({@code 1.0e-05}, {@code 3.0e+38}) and
  * {@code inf}, {@code -inf}, {@code nan} for the specials. Reading a decimal back and rounding it to the dtype
  * (what {@link dev.tokc.ir.Tensor#ofDoubles} does) gives the printed value exactly, {@code -0.0} included; NaN
  * payloads are not kept, which is fine because tensors and records compare all NaNs equal.
  */
 final class Literals {
+    /** Narrow floats whose exact decimal has at most this many significant digits print exactly. */
+    private static final int EXACT_DIGITS = 6;
+
     private Literals() {}
 
     /** A double attribute or f64 element: Java's shortest round-trip repr, exponent in C style. */
@@ -41,8 +44,13 @@ final class Literals {
         if (v == 0) {
             return Double.doubleToRawLongBits(v) < 0 ? "-0.0" : "0.0";
         }
-        // f16, bf16, fp8: few significant digits identify the value; find how few with the reader's own rounding.
         BigDecimal exact = new BigDecimal(v);
+        if (exact.stripTrailingZeros().precision() <= EXACT_DIGITS) {
+            // Short exact values read better as themselves: fp8 448 prints 448.0, not the shorter 450.0 that also
+            // rounds to it.
+            return formatDouble(v);
+        }
+        // f16, bf16, fp8: few significant digits identify the value; find how few with the reader's own rounding.
         for (int digits = 1; digits < 17; digits++) {
             double candidate = exact.round(new MathContext(digits, RoundingMode.HALF_EVEN)).doubleValue();
             if (FloatFormats.round(dtype, candidate) == v) {

@@ -124,6 +124,10 @@ class IrPrinterTest {
         StringBuilder sb = new StringBuilder();
         AttributePrinter.printTensor(t, sb);
         assertEquals("bf16[4] [0.1, -0.0, inf, 3.0e+38]", sb.toString());
+        Tensor fp8 = Tensor.ofDoubles(DType.FP8E4M3, new long[] {3}, new double[] {448, 0.1, -1.0 / 512});
+        sb.setLength(0);
+        AttributePrinter.printTensor(fp8, sb);
+        assertEquals("fp8e4m3[3] [448.0, 0.1, -0.002]", sb.toString());
         Tensor f32 = Tensor.ofDoubles(DType.F32, new long[] {2}, new double[] {0.1, 1.4e-45});
         sb.setLength(0);
         AttributePrinter.printTensor(f32, sb);
