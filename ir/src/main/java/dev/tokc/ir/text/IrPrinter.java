@@ -115,9 +115,9 @@ public final class IrPrinter {
                     s.append(i > 0 ? ", " : "").append(names.get(n.input(i)));
                 }
                 s.append(')');
-                if (!n.op().attributes().isEmpty()) {
-                    s.append(' ');
-                    AttributePrinter.printAttributes(n.op().attributes(), s);
+                Map<String, Object> attributes = n.op().attributes();
+                if (!attributes.isEmpty()) {
+                    AttributePrinter.printAttributes(attributes, s.append(' '));
                 }
                 s.append(" : ").append(n.type());
             }
