@@ -16,6 +16,9 @@ import dev.tokc.ir.text.IrTextParser.ParamContext;
 import dev.tokc.ir.text.IrTextParser.StatementContext;
 import dev.tokc.ir.text.IrTextParser.TensorTypeContext;
 import dev.tokc.ir.text.IrTextParser.WeightOpContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -62,6 +65,11 @@ public final class IrParser {
             graphs.add(p.graph(g));
         }
         return graphs;
+    }
+
+    /** Every graph in a UTF-8 file; errors are labelled with {@code path} as given. */
+    public static List<Graph> parse(Path path) throws IOException {
+        return parse(Files.readString(path), path.toString());
     }
 
     /** The one graph in {@code source}; an error when there are none or several. */

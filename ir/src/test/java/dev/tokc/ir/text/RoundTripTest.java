@@ -2,6 +2,7 @@ package dev.tokc.ir.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.tokc.ir.DType;
 import dev.tokc.ir.Graph;
@@ -11,11 +12,16 @@ import dev.tokc.ir.SourceOp;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.Verifier;
 import dev.tokc.ir.testing.RandomGraphs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The text form's contract, on random graphs covering every op: {@code parse(print(g))} is {@code g} (the same
@@ -33,6 +39,7 @@ class RoundTripTest {
     @Test
     void randomGraphsRoundTrip() {
         Set<String> applied = new TreeSet<>();
+        Set<DType> literalTypes = EnumSet.noneOf(DType.class);
         for (long s = 0; s < GRAPHS; s++) {
             long seed = s;
             // Small graphs for variety, and every tenth one large enough to apply every op.
@@ -44,8 +51,14 @@ class RoundTripTest {
             assertEquals(g, back, () -> "seed " + seed + " did not round-trip:\n" + text);
             assertEquals(text, IrPrinter.print(back), "seed " + seed + " printed differently after parsing");
             applied.addAll(RandomGraphs.opsIn(g));
+            g.nodes().forEach(n -> {
+                if (n.op() instanceof SourceOp.Constant c) {
+                    literalTypes.add(c.value().dtype());
+                }
+            });
         }
         assertEquals(new TreeSet<>(OpNames.all().keySet()), applied, "ops never generated");
+        assertEquals(EnumSet.allOf(DType.class), literalTypes, "dtypes never seen in a constant");
     }
 
     @Test
@@ -69,6 +82,16 @@ class RoundTripTest {
             assertEquals(g, IrParser.parseGraph(text, "big.ir"), d.textName());
             assertEquals(text, IrPrinter.print(IrParser.parseGraph(text, "big.ir")));
         }
+    }
+
+    @Test
+    void readsFiles(@TempDir Path dir) throws IOException {
+        Graph g = RandomGraphs.graph(3, 20);
+        Path file = Files.writeString(dir.resolve("program.ir"), IrPrinter.print(g));
+        assertEquals(List.of(g), IrParser.parse(file));
+        Files.writeString(file, "graph @g() -> () {\n  oops\n}\n");
+        IrSyntaxException e = assertThrows(IrSyntaxException.class, () -> IrParser.parse(file));
+        assertEquals(file + ":2:3", e.fileName() + ":" + e.line() + ":" + e.column());
     }
 
     @Test
