@@ -170,7 +170,8 @@ public final class IrParser {
         String opName = g.ident().getText();
         Class<? extends Op> opClass = OpNames.all().get(opName);
         if (opClass == null) {
-            throw file.error(g.ident(), "unknown op '" + opName + "'");
+            String hint = closestOpName(opName);
+            throw file.error(g.ident(), "unknown op '" + opName + "'" + (hint == null ? "" : "; did you mean '" + hint + "'?"));
         }
         List<Node> inputs = new ArrayList<>();
         for (TerminalNode v : g.VALUE()) {
@@ -184,6 +185,38 @@ public final class IrParser {
                     + " but the text says " + written);
         }
         return n;
+    }
+
+    /** The op name nearest to a misspelt one (within two edits, or one a prefix of the other), or null. */
+    private static String closestOpName(String wrong) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String op : OpNames.all().keySet()) {
+            int d = editDistance(wrong, op);
+            boolean prefix = Math.min(op.length(), wrong.length()) >= 3 && (op.startsWith(wrong) || wrong.startsWith(op));
+            if ((d <= 2 || prefix) && d < bestDistance) {
+                best = op;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] row = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            row[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int above = row[j];
+                row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.length()];
     }
 
     private Node make(Op op, List<Node> inputs, String name, Token at) {

@@ -56,7 +56,19 @@ class IrParserErrorTest {
                   %y = negate(%x) : f32[2]
                   return %y
                 }
-                """, 2, 8, "unknown op 'negate'");
+                """, 2, 8, "unknown op 'negate'; did you mean 'neg'?");
+        assertError("""
+                graph @g(%x: f32[2]) -> (f32[2]) {
+                  %y = rmsnorm(%x, %x) : f32[2]
+                  return %y
+                }
+                """, 2, 8, "unknown op 'rmsnorm'; did you mean 'rms_norm'?");
+        assertEquals("unknown op 'frobnicate'", assertError("""
+                graph @g(%x: f32[2]) -> (f32[2]) {
+                  %y = frobnicate(%x) : f32[2]
+                  return %y
+                }
+                """, 2, 8, "unknown op").detail());
     }
 
     @Test
