@@ -65,8 +65,20 @@ public final class RandomGraphs {
 
     /** A random graph applying {@code size} ops (every op when {@code size >= recipeCount()}). Deterministic per seed. */
     public static Graph graph(long seed, int size) {
+        return graph(seed, size, RECIPES.keySet());
+    }
+
+    /**
+     * A random graph applying {@code size} ops drawn from {@code ops} (op names), for a consumer that supports only
+     * some ops. The operands of those ops may still be computed by others: reshape targets by shape_of and concat,
+     * paged_attention's token by kv_write, symbolic range limits by squeeze.
+     */
+    public static Graph graph(long seed, int size, Set<String> ops) {
         RandomGraphs r = new RandomGraphs(seed);
-        List<String> order = new ArrayList<>(RECIPES.keySet());
+        List<String> order = new ArrayList<>(new TreeSet<>(ops));
+        if (order.isEmpty() || !RECIPES.keySet().containsAll(order)) {
+            throw new IllegalArgumentException("no recipe for some of " + ops);
+        }
         Collections.shuffle(order, r.rnd);
         for (int i = 0; i < size; i++) {
             String op = order.get(i % order.size());

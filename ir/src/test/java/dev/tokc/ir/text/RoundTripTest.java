@@ -3,6 +3,7 @@ package dev.tokc.ir.text;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokc.ir.DType;
 import dev.tokc.ir.Graph;
@@ -59,6 +60,15 @@ class RoundTripTest {
         }
         assertEquals(new TreeSet<>(OpNames.all().keySet()), applied, "ops never generated");
         assertEquals(EnumSet.allOf(DType.class), literalTypes, "dtypes never seen in a constant");
+    }
+
+    @Test
+    void randomGraphsCanBeLimitedToSomeOps() {
+        Graph g = RandomGraphs.graph(11, 40, Set.of("add", "mat_mul", "softmax"));
+        Set<String> sources = Set.of("param", "weight", "constant");
+        assertTrue(RandomGraphs.opsIn(g).stream().allMatch(op -> sources.contains(op) || Set.of("add", "mat_mul", "softmax").contains(op)),
+                RandomGraphs.opsIn(g)::toString);
+        assertEquals(g, IrParser.parseGraph(IrPrinter.print(g), "limited.ir"));
     }
 
     @Test
