@@ -111,7 +111,8 @@ final class AttributePrinter {
             try {
                 fields.put(OpNames.snake(c.getName()), c.getAccessor().invoke(r));
             } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot read " + c.getName() + " of " + r.getClass().getSimpleName(), e);
+                String owner = r.getClass().getSimpleName();
+                throw new IllegalStateException("cannot read " + c.getName() + " of " + owner, e);
             }
         }
         return fields;

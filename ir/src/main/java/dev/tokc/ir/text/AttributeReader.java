@@ -75,7 +75,8 @@ final class AttributeReader {
         }
         for (var e : given.entrySet()) {
             if (!byName.containsKey(e.getKey())) {
-                throw file.error(e.getValue().ident(), what + " has no attribute '" + e.getKey() + "'; " + expected(byName));
+                throw file.error(e.getValue().ident(),
+                        what + " has no attribute '" + e.getKey() + "'; " + expected(byName));
             }
         }
         Object[] args = new Object[components.length];
@@ -96,7 +97,8 @@ final class AttributeReader {
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof IrException || cause instanceof IllegalArgumentException) {
-                throw file.error(attrs != null ? attrs.getStart() : at, "invalid " + what + ": " + cause.getMessage(), cause);
+                throw file.error(attrs != null ? attrs.getStart() : at,
+                        "invalid " + what + ": " + cause.getMessage(), cause);
             }
             throw new IllegalStateException("constructing " + type.getName(), cause);
         } catch (ReflectiveOperationException e) {
@@ -372,7 +374,8 @@ final class AttributeReader {
         }
         List<ElementContext> values = elements.element();
         if (values.size() != count) {
-            throw file.error(elements, "tensor literal of type " + type + " needs " + count + " values, found " + values.size());
+            throw file.error(elements,
+                    "tensor literal of type " + type + " needs " + count + " values, found " + values.size());
         }
         if (dtype.isFloat()) {
             double[] data = new double[values.size()];
@@ -396,7 +399,8 @@ final class AttributeReader {
         return switch (e.IDENT().getText()) {
             case "inf" -> negative ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
             case "nan" -> Double.NaN;
-            default -> throw file.error(e, "expected a " + dtype + " value (a number, inf or nan), found " + e.getText());
+            default -> throw file.error(e,
+                    "expected a " + dtype + " value (a number, inf or nan), found " + e.getText());
         };
     }
 

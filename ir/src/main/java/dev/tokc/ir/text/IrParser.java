@@ -157,7 +157,8 @@ public final class IrParser {
         return switch (ctx) {
             case WeightOpContext w -> make(new SourceOp.Weight(Literals.unquote(w.STRING().getText()),
                     attributes.tensorType(w.tensorType())), List.of(), name, w.getStart());
-            case ConstantOpContext c -> make(new SourceOp.Constant(attributes.tensor(c.tensorType(), c.tensorElements())),
+            case ConstantOpContext c -> make(
+                    new SourceOp.Constant(attributes.tensor(c.tensorType(), c.tensorElements())),
                     List.of(), name, c.getStart());
             case DimsOpContext d -> make(new SourceOp.Dims(attributes.dims(d.shape())), List.of(), name, d.getStart());
             case GenericOpContext g -> generic(g, name, scope);
@@ -171,7 +172,8 @@ public final class IrParser {
         Class<? extends Op> opClass = OpNames.all().get(opName);
         if (opClass == null) {
             String hint = closestOpName(opName);
-            throw file.error(g.ident(), "unknown op '" + opName + "'" + (hint == null ? "" : "; did you mean '" + hint + "'?"));
+            throw file.error(g.ident(),
+                    "unknown op '" + opName + "'" + (hint == null ? "" : "; did you mean '" + hint + "'?"));
         }
         List<Node> inputs = new ArrayList<>();
         for (TerminalNode v : g.VALUE()) {
@@ -193,7 +195,8 @@ public final class IrParser {
         int bestDistance = Integer.MAX_VALUE;
         for (String op : OpNames.all().keySet()) {
             int d = editDistance(wrong, op);
-            boolean prefix = Math.min(op.length(), wrong.length()) >= 3 && (op.startsWith(wrong) || wrong.startsWith(op));
+            boolean prefix = Math.min(op.length(), wrong.length()) >= 3
+                    && (op.startsWith(wrong) || wrong.startsWith(op));
             if ((d <= 2 || prefix) && d < bestDistance) {
                 best = op;
                 bestDistance = d;
@@ -212,7 +215,8 @@ public final class IrParser {
             row[0] = i;
             for (int j = 1; j <= b.length(); j++) {
                 int above = row[j];
-                row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                int substitute = diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), substitute);
                 diagonal = above;
             }
         }

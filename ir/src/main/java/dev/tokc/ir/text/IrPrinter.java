@@ -106,7 +106,8 @@ public final class IrPrinter {
     private static String statement(Node n, Map<Node, String> names) {
         StringBuilder s = new StringBuilder(names.get(n)).append(" = ");
         switch (n.op()) {
-            case SourceOp.Weight w -> s.append("weight ").append(Literals.quote(w.key())).append(" : ").append(w.type());
+            case SourceOp.Weight w ->
+                    s.append("weight ").append(Literals.quote(w.key())).append(" : ").append(w.type());
             case SourceOp.Constant c -> AttributePrinter.printTensor(c.value(), s.append("constant "));
             case SourceOp.Dims d -> AttributePrinter.print(d.dims(), s.append("dims "));
             default -> {

@@ -10,8 +10,8 @@ import java.math.RoundingMode;
  * Spelling of scalars in the text form: numbers that read back to the same bits, quoted strings, value names.
  *
  * <p>Floats print as the shortest decimal that reads back to the same value <em>of their dtype</em> (so a bf16 0.1
- * prints {@code 0.1}, not its f32 expansion) unless the exact value is short anyway ({@code 65504.0}), with a C-style exponent ({@code 1.0e-05}, {@code 3.0e+38}) and
- * {@code inf}, {@code -inf}, {@code nan} for the specials. Reading a decimal back and rounding it to the dtype
+ * prints {@code 0.1}, not its f32 expansion) unless the exact value is short anyway ({@code 65504.0}), with a
+ * C-style exponent ({@code 1.0e-05}, {@code 3.0e+38}) and {@code inf}, {@code -inf}, {@code nan} for the specials. Reading a decimal back and rounding it to the dtype
  * (what {@link dev.tokc.ir.Tensor#ofDoubles} does) gives the printed value exactly, {@code -0.0} included; NaN
  * payloads are not kept, which is fine because tensors and records compare all NaNs equal.
  */

@@ -63,7 +63,7 @@ public final class RandomGraphs {
         this.rnd = new Random(seed);
     }
 
-    /** A random graph applying {@code size} ops (every op when {@code size >= recipeCount()}). Deterministic per seed. */
+    /** A random graph applying {@code size} ops, every op when {@code size >= recipeCount()}; the same per seed. */
     public static Graph graph(long seed, int size) {
         return graph(seed, size, RECIPES.keySet());
     }
@@ -595,7 +595,8 @@ public final class RandomGraphs {
         Dim in = x.getLast();
         boolean gated = e == Epilogue.SILU_MUL || e == Epilogue.GELU_MUL;
         Dim out = gated ? dim().times(2) : dim();
-        List<Node> operands = new ArrayList<>(List.of(value(d, x), value(d, transpose ? List.of(in, out) : List.of(out, in))));
+        Node w = value(d, transpose ? List.of(in, out) : List.of(out, in));
+        List<Node> operands = new ArrayList<>(List.of(value(d, x), w));
         if (bias) {
             operands.add(value(d, List.of(out)));
         }

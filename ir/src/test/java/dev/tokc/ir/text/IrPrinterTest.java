@@ -120,7 +120,8 @@ class IrPrinterTest {
         assertEquals("-0.0", Literals.formatDouble(-0.0));
         assertEquals("nan", Literals.formatDouble(Double.NaN));
         assertEquals("-inf", Literals.formatDouble(Double.NEGATIVE_INFINITY));
-        Tensor t = Tensor.ofDoubles(DType.BF16, new long[] {4}, new double[] {0.1, -0.0, Double.POSITIVE_INFINITY, 3e38});
+        double[] values = {0.1, -0.0, Double.POSITIVE_INFINITY, 3e38};
+        Tensor t = Tensor.ofDoubles(DType.BF16, new long[] {4}, values);
         StringBuilder sb = new StringBuilder();
         AttributePrinter.printTensor(t, sb);
         assertEquals("bf16[4] [0.1, -0.0, inf, 3.0e+38]", sb.toString());
