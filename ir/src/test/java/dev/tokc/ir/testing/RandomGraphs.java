@@ -10,6 +10,7 @@ import dev.tokc.ir.KvCacheSpec;
 import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.Op;
+import dev.tokc.ir.OpNames;
 import dev.tokc.ir.PrimitiveOp;
 import dev.tokc.ir.QuantFormat;
 import dev.tokc.ir.QuantType;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 
@@ -51,8 +53,11 @@ public final class RandomGraphs {
     private static final double[] SPECIAL_DOUBLES = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
         -0.0, 0.0, Double.MIN_VALUE, Double.MAX_VALUE, 1e-5, 1e-6, 65504.0, 448.0, 1.0 / 3, 6e-8, -2.5e-39};
 
-    /** Op name to recipe. Recipes apply exactly that op (making other nodes for its operands as needed). */
-    private static final Map<String, Function<RandomGraphs, Node>> RECIPES = recipes();
+    /**
+     * Op name to recipe. Recipes apply exactly that op (making other nodes for its operands as needed). They are
+     * declared by op class and named through {@link OpNames#all()}, so renaming an op needs no change here.
+     */
+    private static final Map<String, Function<RandomGraphs, Node>> RECIPES = byName(recipes());
 
     private final Random rnd;
     private final List<Node> params = new ArrayList<>();
@@ -648,150 +653,161 @@ public final class RandomGraphs {
         return new TensorType(e, new Shape(shape(0, 3)));
     }
 
-    private static Map<String, Function<RandomGraphs, Node>> recipes() {
-        Map<String, Function<RandomGraphs, Node>> m = new LinkedHashMap<>();
+    private static Map<String, Function<RandomGraphs, Node>> byName(
+            Map<Class<? extends Op>, Function<RandomGraphs, Node>> byClass) {
+        Map<String, Function<RandomGraphs, Node>> out = new TreeMap<>();
+        OpNames.all().forEach((name, c) -> {
+            if (byClass.containsKey(c)) {
+                out.put(name, byClass.get(c));
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static Map<Class<? extends Op>, Function<RandomGraphs, Node>> recipes() {
+        Map<Class<? extends Op>, Function<RandomGraphs, Node>> m = new LinkedHashMap<>();
         // sources
-        m.put("param", r -> r.keep(r.param(r.anyTensorType())));
-        m.put("weight", r -> r.keep(r.weight(r.anyTensorType())));
-        m.put("constant", r -> r.keep(r.constant(r.tensor(r.anyType(), r.smallShape()))));
-        m.put("dims", r -> r.keep(Node.of(new SourceOp.Dims(r.dimsValues()), List.of(), r.maybeName())));
+        m.put(SourceOp.Param.class, r -> r.keep(r.param(r.anyTensorType())));
+        m.put(SourceOp.Weight.class, r -> r.keep(r.weight(r.anyTensorType())));
+        m.put(SourceOp.Constant.class, r -> r.keep(r.constant(r.tensor(r.anyType(), r.smallShape()))));
+        m.put(SourceOp.Dims.class, r -> r.keep(Node.of(new SourceOp.Dims(r.dimsValues()), List.of(), r.maybeName())));
         // elementwise binary
-        m.put("add", r -> r.binary(new PrimitiveOp.Add(), r.numericType()));
-        m.put("sub", r -> r.binary(new PrimitiveOp.Sub(), r.numericType()));
-        m.put("mul", r -> r.binary(new PrimitiveOp.Mul(), r.numericType()));
-        m.put("div", r -> r.binary(new PrimitiveOp.Div(), r.numericType()));
-        m.put("max", r -> r.binary(new PrimitiveOp.Max(), r.numericType()));
-        m.put("min", r -> r.binary(new PrimitiveOp.Min(), r.numericType()));
-        m.put("mod", r -> r.binary(new PrimitiveOp.Mod(r.rnd.nextBoolean()), r.numericType()));
-        m.put("and", r -> r.binary(new PrimitiveOp.And(), DType.BOOL));
-        m.put("or", r -> r.binary(new PrimitiveOp.Or(), DType.BOOL));
-        m.put("xor", r -> r.binary(new PrimitiveOp.Xor(), DType.BOOL));
-        m.put("equal", r -> r.binary(new PrimitiveOp.Equal(), r.anyType()));
-        m.put("greater", r -> r.binary(new PrimitiveOp.Greater(), r.numericType()));
-        m.put("greater_or_equal", r -> r.binary(new PrimitiveOp.GreaterOrEqual(), r.numericType()));
-        m.put("less", r -> r.binary(new PrimitiveOp.Less(), r.numericType()));
-        m.put("less_or_equal", r -> r.binary(new PrimitiveOp.LessOrEqual(), r.numericType()));
-        m.put("pow", r -> {
+        m.put(PrimitiveOp.Add.class, r -> r.binary(new PrimitiveOp.Add(), r.numericType()));
+        m.put(PrimitiveOp.Sub.class, r -> r.binary(new PrimitiveOp.Sub(), r.numericType()));
+        m.put(PrimitiveOp.Mul.class, r -> r.binary(new PrimitiveOp.Mul(), r.numericType()));
+        m.put(PrimitiveOp.Div.class, r -> r.binary(new PrimitiveOp.Div(), r.numericType()));
+        m.put(PrimitiveOp.Max.class, r -> r.binary(new PrimitiveOp.Max(), r.numericType()));
+        m.put(PrimitiveOp.Min.class, r -> r.binary(new PrimitiveOp.Min(), r.numericType()));
+        m.put(PrimitiveOp.Mod.class, r -> r.binary(new PrimitiveOp.Mod(r.rnd.nextBoolean()), r.numericType()));
+        m.put(PrimitiveOp.And.class, r -> r.binary(new PrimitiveOp.And(), DType.BOOL));
+        m.put(PrimitiveOp.Or.class, r -> r.binary(new PrimitiveOp.Or(), DType.BOOL));
+        m.put(PrimitiveOp.Xor.class, r -> r.binary(new PrimitiveOp.Xor(), DType.BOOL));
+        m.put(PrimitiveOp.Equal.class, r -> r.binary(new PrimitiveOp.Equal(), r.anyType()));
+        m.put(PrimitiveOp.Greater.class, r -> r.binary(new PrimitiveOp.Greater(), r.numericType()));
+        m.put(PrimitiveOp.GreaterOrEqual.class, r -> r.binary(new PrimitiveOp.GreaterOrEqual(), r.numericType()));
+        m.put(PrimitiveOp.Less.class, r -> r.binary(new PrimitiveOp.Less(), r.numericType()));
+        m.put(PrimitiveOp.LessOrEqual.class, r -> r.binary(new PrimitiveOp.LessOrEqual(), r.numericType()));
+        m.put(PrimitiveOp.Pow.class, r -> {
             List<List<Dim>> s = r.broadcastPair();
             return r.apply(new PrimitiveOp.Pow(), r.value(r.floatType(), s.get(0)), r.value(r.numericType(), s.get(1)));
         });
         // elementwise unary
-        m.put("neg", r -> r.unary(new PrimitiveOp.Neg(), r.numericType()));
-        m.put("abs", r -> r.unary(new PrimitiveOp.Abs(), r.numericType()));
-        m.put("sign", r -> r.unary(new PrimitiveOp.Sign(), r.numericType()));
-        m.put("relu", r -> r.unary(new PrimitiveOp.Relu(), r.numericType()));
-        m.put("sqrt", r -> r.unary(new PrimitiveOp.Sqrt(), r.floatType()));
-        m.put("reciprocal", r -> r.unary(new PrimitiveOp.Reciprocal(), r.floatType()));
-        m.put("exp", r -> r.unary(new PrimitiveOp.Exp(), r.floatType()));
-        m.put("log", r -> r.unary(new PrimitiveOp.Log(), r.floatType()));
-        m.put("sin", r -> r.unary(new PrimitiveOp.Sin(), r.floatType()));
-        m.put("cos", r -> r.unary(new PrimitiveOp.Cos(), r.floatType()));
-        m.put("tanh", r -> r.unary(new PrimitiveOp.Tanh(), r.floatType()));
-        m.put("sigmoid", r -> r.unary(new PrimitiveOp.Sigmoid(), r.floatType()));
-        m.put("erf", r -> r.unary(new PrimitiveOp.Erf(), r.floatType()));
-        m.put("floor", r -> r.unary(new PrimitiveOp.Floor(), r.floatType()));
-        m.put("ceil", r -> r.unary(new PrimitiveOp.Ceil(), r.floatType()));
-        m.put("round", r -> r.unary(new PrimitiveOp.Round(), r.floatType()));
-        m.put("not", r -> r.unary(new PrimitiveOp.Not(), DType.BOOL));
-        m.put("is_na_n", r -> r.unary(new PrimitiveOp.IsNaN(), r.floatType()));
-        m.put("is_inf", r -> r.unary(new PrimitiveOp.IsInf(r.rnd.nextBoolean(), r.rnd.nextBoolean()), r.floatType()));
-        m.put("cast", r -> r.unary(new PrimitiveOp.Cast(r.anyType(), r.rnd.nextBoolean()), r.anyType()));
-        m.put("where", r -> {
+        m.put(PrimitiveOp.Neg.class, r -> r.unary(new PrimitiveOp.Neg(), r.numericType()));
+        m.put(PrimitiveOp.Abs.class, r -> r.unary(new PrimitiveOp.Abs(), r.numericType()));
+        m.put(PrimitiveOp.Sign.class, r -> r.unary(new PrimitiveOp.Sign(), r.numericType()));
+        m.put(PrimitiveOp.Relu.class, r -> r.unary(new PrimitiveOp.Relu(), r.numericType()));
+        m.put(PrimitiveOp.Sqrt.class, r -> r.unary(new PrimitiveOp.Sqrt(), r.floatType()));
+        m.put(PrimitiveOp.Reciprocal.class, r -> r.unary(new PrimitiveOp.Reciprocal(), r.floatType()));
+        m.put(PrimitiveOp.Exp.class, r -> r.unary(new PrimitiveOp.Exp(), r.floatType()));
+        m.put(PrimitiveOp.Log.class, r -> r.unary(new PrimitiveOp.Log(), r.floatType()));
+        m.put(PrimitiveOp.Sin.class, r -> r.unary(new PrimitiveOp.Sin(), r.floatType()));
+        m.put(PrimitiveOp.Cos.class, r -> r.unary(new PrimitiveOp.Cos(), r.floatType()));
+        m.put(PrimitiveOp.Tanh.class, r -> r.unary(new PrimitiveOp.Tanh(), r.floatType()));
+        m.put(PrimitiveOp.Sigmoid.class, r -> r.unary(new PrimitiveOp.Sigmoid(), r.floatType()));
+        m.put(PrimitiveOp.Erf.class, r -> r.unary(new PrimitiveOp.Erf(), r.floatType()));
+        m.put(PrimitiveOp.Floor.class, r -> r.unary(new PrimitiveOp.Floor(), r.floatType()));
+        m.put(PrimitiveOp.Ceil.class, r -> r.unary(new PrimitiveOp.Ceil(), r.floatType()));
+        m.put(PrimitiveOp.Round.class, r -> r.unary(new PrimitiveOp.Round(), r.floatType()));
+        m.put(PrimitiveOp.Not.class, r -> r.unary(new PrimitiveOp.Not(), DType.BOOL));
+        m.put(PrimitiveOp.IsNaN.class, r -> r.unary(new PrimitiveOp.IsNaN(), r.floatType()));
+        m.put(PrimitiveOp.IsInf.class, r -> r.unary(new PrimitiveOp.IsInf(r.rnd.nextBoolean(), r.rnd.nextBoolean()), r.floatType()));
+        m.put(PrimitiveOp.Cast.class, r -> r.unary(new PrimitiveOp.Cast(r.anyType(), r.rnd.nextBoolean()), r.anyType()));
+        m.put(PrimitiveOp.Where.class, r -> {
             List<List<Dim>> s = r.broadcastPair();
             DType d = r.anyType();
             return r.apply(new PrimitiveOp.Where(), r.value(DType.BOOL, s.get(0)), r.value(d, s.get(1)),
                     r.value(d, s.get(r.rnd.nextInt(2))));
         });
         // linear algebra, reductions
-        m.put("mat_mul", RandomGraphs::matMul);
-        m.put("gemm", RandomGraphs::gemm);
-        m.put("reduce_mean", r -> r.reduce(axes -> new PrimitiveOp.ReduceMean(axes, r.rnd.nextBoolean())));
-        m.put("reduce_sum", r -> r.reduce(axes -> new PrimitiveOp.ReduceSum(axes, r.rnd.nextBoolean())));
-        m.put("reduce_max", r -> r.reduce(axes -> new PrimitiveOp.ReduceMax(axes, r.rnd.nextBoolean())));
-        m.put("reduce_min", r -> r.reduce(axes -> new PrimitiveOp.ReduceMin(axes, r.rnd.nextBoolean())));
-        m.put("softmax", r -> {
+        m.put(PrimitiveOp.MatMul.class, RandomGraphs::matMul);
+        m.put(PrimitiveOp.Gemm.class, RandomGraphs::gemm);
+        m.put(PrimitiveOp.ReduceMean.class, r -> r.reduce(axes -> new PrimitiveOp.ReduceMean(axes, r.rnd.nextBoolean())));
+        m.put(PrimitiveOp.ReduceSum.class, r -> r.reduce(axes -> new PrimitiveOp.ReduceSum(axes, r.rnd.nextBoolean())));
+        m.put(PrimitiveOp.ReduceMax.class, r -> r.reduce(axes -> new PrimitiveOp.ReduceMax(axes, r.rnd.nextBoolean())));
+        m.put(PrimitiveOp.ReduceMin.class, r -> r.reduce(axes -> new PrimitiveOp.ReduceMin(axes, r.rnd.nextBoolean())));
+        m.put(PrimitiveOp.Softmax.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new PrimitiveOp.Softmax(r.axis(s.size())), r.value(r.floatType(), s));
         });
-        m.put("log_softmax", r -> {
+        m.put(PrimitiveOp.LogSoftmax.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new PrimitiveOp.LogSoftmax(r.axis(s.size())), r.value(r.floatType(), s));
         });
-        m.put("cum_sum", r -> {
+        m.put(PrimitiveOp.CumSum.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new PrimitiveOp.CumSum(r.axis(s.size()), r.rnd.nextBoolean(), r.rnd.nextBoolean()),
                     r.value(r.numericType(), s));
         });
         // shapes and data movement
-        m.put("shape_of", r -> {
+        m.put(PrimitiveOp.ShapeOf.class, r -> {
             List<Dim> s = r.shape(0, 3);
             int start = r.rnd.nextInt(s.size() + 1);
             int end = start + r.rnd.nextInt(s.size() - start + 1);
             return r.apply(new PrimitiveOp.ShapeOf(start, end), r.value(r.anyType(), s));
         });
-        m.put("reshape", RandomGraphs::reshape);
-        m.put("transpose", RandomGraphs::transpose);
-        m.put("concat", RandomGraphs::concat);
-        m.put("slice", RandomGraphs::slice);
-        m.put("gather", r -> {
+        m.put(PrimitiveOp.Reshape.class, RandomGraphs::reshape);
+        m.put(PrimitiveOp.Transpose.class, RandomGraphs::transpose);
+        m.put(PrimitiveOp.Concat.class, RandomGraphs::concat);
+        m.put(PrimitiveOp.Slice.class, RandomGraphs::slice);
+        m.put(PrimitiveOp.Gather.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new PrimitiveOp.Gather(r.axis(s.size())), r.value(r.anyType(), s),
                     r.value(r.intType(), r.shape(0, 2)));
         });
-        m.put("gather_nd", RandomGraphs::gatherNd);
-        m.put("expand", RandomGraphs::expand);
-        m.put("tile", RandomGraphs::tile);
-        m.put("squeeze", RandomGraphs::squeeze);
-        m.put("unsqueeze", RandomGraphs::unsqueeze);
-        m.put("range", RandomGraphs::range);
-        m.put("constant_of_shape", RandomGraphs::constantOfShape);
-        m.put("trilu", r -> r.apply(new PrimitiveOp.Trilu(r.rnd.nextBoolean(), r.anyLong()),
+        m.put(PrimitiveOp.GatherND.class, RandomGraphs::gatherNd);
+        m.put(PrimitiveOp.Expand.class, RandomGraphs::expand);
+        m.put(PrimitiveOp.Tile.class, RandomGraphs::tile);
+        m.put(PrimitiveOp.Squeeze.class, RandomGraphs::squeeze);
+        m.put(PrimitiveOp.Unsqueeze.class, RandomGraphs::unsqueeze);
+        m.put(PrimitiveOp.Range.class, RandomGraphs::range);
+        m.put(PrimitiveOp.ConstantOfShape.class, RandomGraphs::constantOfShape);
+        m.put(PrimitiveOp.Trilu.class, r -> r.apply(new PrimitiveOp.Trilu(r.rnd.nextBoolean(), r.anyLong()),
                 r.value(r.anyType(), r.shape(2, 4))));
         // model ops
-        m.put("rms_norm", r -> {
+        m.put(ModelOp.RmsNorm.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new ModelOp.RmsNorm(r.anyDouble(), r.anyDouble()), r.value(r.floatType(), s),
                     r.value(r.floatType(), List.of(s.getLast())));
         });
-        m.put("layer_norm", RandomGraphs::layerNorm);
-        m.put("rope", RandomGraphs::rope);
-        m.put("attention", r -> {
+        m.put(ModelOp.LayerNorm.class, RandomGraphs::layerNorm);
+        m.put(ModelOp.Rope.class, RandomGraphs::rope);
+        m.put(ModelOp.Attention.class, r -> {
             int kv = 1 + r.rnd.nextInt(2);
             int heads = kv * (1 + r.rnd.nextInt(3));
             return r.apply(new ModelOp.Attention(heads, kv, r.rnd.nextBoolean(), r.anyDouble(), r.anyDouble(),
                     r.anyLong()), r.attentionOperands(heads, kv, r.rnd.nextBoolean()));
         });
-        m.put("swiglu", r -> {
+        m.put(ModelOp.Swiglu.class, r -> {
             TensorType t = new TensorType(r.floatType(), new Shape(r.shape(0, 3)));
             return r.apply(new ModelOp.Swiglu(), r.value(t), r.value(t));
         });
-        m.put("silu", r -> r.unary(new ModelOp.Silu(), r.floatType()));
-        m.put("gelu", r -> r.unary(new ModelOp.Gelu(r.rnd.nextBoolean()), r.floatType()));
-        m.put("embedding", r -> r.apply(new ModelOp.Embedding(), r.value(r.anyType(), r.shape(2, 2)),
+        m.put(ModelOp.Silu.class, r -> r.unary(new ModelOp.Silu(), r.floatType()));
+        m.put(ModelOp.Gelu.class, r -> r.unary(new ModelOp.Gelu(r.rnd.nextBoolean()), r.floatType()));
+        m.put(ModelOp.Embedding.class, r -> r.apply(new ModelOp.Embedding(), r.value(r.anyType(), r.shape(2, 2)),
                 r.value(r.intType(), r.shape(0, 2))));
-        m.put("linear", RandomGraphs::linear);
+        m.put(ModelOp.Linear.class, RandomGraphs::linear);
         // target ops
-        m.put("fused_linear", RandomGraphs::fusedLinear);
-        m.put("flash_attention", r -> {
+        m.put(TargetOp.FusedLinear.class, RandomGraphs::fusedLinear);
+        m.put(TargetOp.FlashAttention.class, r -> {
             int kv = 1 + r.rnd.nextInt(2);
             int heads = kv * (1 + r.rnd.nextInt(3));
             return r.apply(new TargetOp.FlashAttention(heads, kv, r.anyDouble(), r.anyDouble(), r.anyLong()),
                     r.attentionOperands(heads, kv, false));
         });
-        m.put("kv_write", r -> {
+        m.put(TargetOp.KvWrite.class, r -> {
             KvCacheSpec spec = r.kvCacheSpec();
             return r.kvWrite(spec, r.rnd.nextInt(spec.layers()));
         });
-        m.put("paged_attention", RandomGraphs::pagedAttention);
-        m.put("quantized_linear", RandomGraphs::quantizedLinear);
-        m.put("all_reduce", r -> r.unary(new TargetOp.AllReduce(1 + r.rnd.nextInt(8)), r.anyType()));
-        m.put("all_gather", r -> {
+        m.put(TargetOp.PagedAttention.class, RandomGraphs::pagedAttention);
+        m.put(TargetOp.QuantizedLinear.class, RandomGraphs::quantizedLinear);
+        m.put(TargetOp.AllReduce.class, r -> r.unary(new TargetOp.AllReduce(1 + r.rnd.nextInt(8)), r.anyType()));
+        m.put(TargetOp.AllGather.class, r -> {
             List<Dim> s = r.shape(1, 3);
             return r.apply(new TargetOp.AllGather(r.axis(s.size()), 1 + r.rnd.nextInt(8)), r.value(r.anyType(), s));
         });
-        m.put("send", r -> r.unary(new TargetOp.Send(r.rnd.nextInt(4)), r.anyType()));
-        m.put("recv", r -> r.apply(new TargetOp.Recv(r.rnd.nextInt(4), r.anyTensorType())));
-        return Collections.unmodifiableMap(m);
+        m.put(TargetOp.Send.class, r -> r.unary(new TargetOp.Send(r.rnd.nextInt(4)), r.anyType()));
+        m.put(TargetOp.Recv.class, r -> r.apply(new TargetOp.Recv(r.rnd.nextInt(4), r.anyTensorType())));
+        return m;
     }
 
     /** Registers a source node made by a recipe as a result, so it is reachable (an output if nothing uses it). */
