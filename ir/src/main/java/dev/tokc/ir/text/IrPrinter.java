@@ -13,17 +13,19 @@ import java.util.Set;
 /**
  * Prints graphs in the IR text form that {@link IrParser} reads back ({@code parse(print(g))} equals {@code g}):
  * <pre>
- * graph @block0(%x: f32[batch, seq, 192], %pos: i64[batch, seq]) -> (f32[batch, seq, 192]) {
+ * graph @block0(%x: f32[batch, seq, 192], %pos: i64[batch, seq]) -> (f32[batch, seq, 192], f32[6, 32*batch*seq]) {
  *   %g = weight "model.layers.0.input_layernorm.weight" : f32[192]
  *   %h = rms_norm(%x, %g) {eps = 1.0e-05, weight_offset = 0.0} : f32[batch, seq, 192]
- *   %s = constant i64[2] [6, -1]
- *   %d = dims [batch, seq, 6, 32]
  *   %0 = add(%h, %x) : f32[batch, seq, 192]
- *   return %0
+ *   %d = dims [batch, seq, 6, 32]
+ *   %1 = reshape(%h, %d) {allow_zero = false} : f32[batch, seq, 6, 32]
+ *   %s = constant i64[2] [6, -1]
+ *   %2 = reshape(%1, %s) {allow_zero = false} : f32[6, 32*batch*seq]
+ *   return %0, %2
  * }
  * </pre>
- * Parameters go in the header (with {@code {param_name = "..."}} after the type when it differs from the value's
- * name), every other node on its own line in the graph's topological order, each with its result type so the
+ * (the graph of {@code IrPrinterTest.printsTheDesignExample}). Parameters go in the header (with
+ * {@code {param_name = "..."}} after the type when it differs from the value's name), every other node on its own line in the graph's topological order, each with its result type so the
  * reader can check what it infers. Weights, constants and dims have short forms; every other op prints
  * generically from {@link dev.tokc.ir.Op#attributes()}, so a new op needs no printer change. Unnamed values get
  * fresh numbers that no real name in the graph uses; real names that are all digits print quoted ({@code %"7"}).
