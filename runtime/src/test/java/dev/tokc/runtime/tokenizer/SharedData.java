@@ -1,0 +1,55 @@
+package dev.tokc.runtime.tokenizer;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Finds the read-only reference data in {@code ../shared} (beside the repository root, the directory holding
+ * {@code mvnw}); tests that need it skip with a message when it is absent.
+ */
+final class SharedData {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private SharedData() {}
+
+    /** {@code ../shared/<relative>}, or the calling test is skipped (assumption failure) when it does not exist. */
+    static Path require(String relative) {
+        Path root = repoRoot();
+        Path shared = root == null ? Path.of("../shared") : root.resolve("../shared").normalize();
+        Path file = shared.resolve(relative);
+        assumeTrue(Files.exists(file), "../shared not found: " + file.toAbsolutePath()
+                + " is missing (reference data lives beside the repository root)");
+        return file;
+    }
+
+    static JsonNode json(Path file) {
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static Path repoRoot() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("mvnw"))) {
+                return dir;
+            }
+        }
+        return null;
+    }
+}
