@@ -15,6 +15,7 @@ import java.nio.file.Path;
  */
 final class SharedData {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.util.Map<Path, Tokenizer> TOKENIZERS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private SharedData() {}
 
@@ -26,6 +27,11 @@ final class SharedData {
         assumeTrue(Files.exists(file), "../shared not found: " + file.toAbsolutePath()
                 + " is missing (reference data lives beside the repository root)");
         return file;
+    }
+
+    /** The tokenizer at {@code ../shared/<relative>}, loaded once per test JVM (the big vocabularies take a while). */
+    static Tokenizer tokenizer(String relative) {
+        return TOKENIZERS.computeIfAbsent(require(relative), Tokenizers::load);
     }
 
     static JsonNode json(Path file) {

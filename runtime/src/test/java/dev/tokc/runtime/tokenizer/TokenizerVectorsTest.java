@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -19,8 +17,6 @@ import org.junit.jupiter.api.TestFactory;
  * ids with special tokens where the vectors give them. One dynamic test per case and check, named by the text.
  */
 class TokenizerVectorsTest {
-    private static final Map<String, Tokenizer> LOADED = new ConcurrentHashMap<>();
-
     @TestFactory
     Stream<DynamicTest> gpt2() {
         return vectors("gpt2", "ids_with_special");
@@ -39,7 +35,7 @@ class TokenizerVectorsTest {
     private static Stream<DynamicTest> vectors(String name, String withSpecialField) {
         Path dir = SharedData.require("tokenizers/" + name);
         JsonNode vectors = SharedData.json(dir.resolve("vectors.json"));
-        Tokenizer tokenizer = LOADED.computeIfAbsent(name, n -> Tokenizers.load(dir));
+        Tokenizer tokenizer = SharedData.tokenizer("tokenizers/" + name);
         List<DynamicTest> tests = new ArrayList<>();
         int index = 0;
         for (JsonNode c : vectors.get("cases")) {
