@@ -40,12 +40,12 @@ public final class BpeModel {
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     /**
-     * @param vocab token string to id
+     * @param vocab token string to id; kept, not copied, so the caller must not change it afterwards
      * @param merges pairs {@code [left, right]} in rank order
      * @throws TokenizerException when a merge or the unknown token names a token missing from the vocabulary
      */
     public BpeModel(Map<String, Integer> vocab, List<String[]> merges, Options options) {
-        this.vocab = Map.copyOf(vocab);
+        this.vocab = java.util.Collections.unmodifiableMap(vocab); // a copy of 150k entries costs load time
         this.options = options;
         int maxId = -1;
         for (int id : vocab.values()) {

@@ -51,6 +51,14 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final boolean removeExtraWhitespaces;
     private final boolean escapeWhitespaces;
     private final java.text.Normalizer.Form normalForm;
+    /**
+     * True when no piece has a {@code ▁} right after another character (the vocabulary of a model trained with
+     * split_by_whitespace): then no merge can cross the start of a word, words encode independently and their ids
+     * can be cached, which is what makes long inputs fast.
+     */
+    private final boolean wordsIndependent;
+    private final Map<String, int[]> wordCache = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int WORD_CACHE_LIMIT = 1 << 16;
 
     private SentencePieceTokenizer(Path file, ModelProto proto) {
         TrainerSpec trainer = proto.getTrainerSpec();
@@ -93,6 +101,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
             }
         }
         userDefined.sort((a, b) -> b.length() - a.length());
+        wordsIndependent = mergeable.keySet().stream().noneMatch(SentencePieceTokenizer::hasInnerWordStart);
         byteFallback = trainer.getByteFallback();
         unkId = checkedId(file, "unk_id", trainer.getUnkId(), n);
         bosId = checkedId(file, "bos_id", trainer.getBosId(), n);
@@ -110,6 +119,15 @@ public final class SentencePieceTokenizer implements Tokenizer {
             throw TokenizerException.inFile(file, "SentencePiece normalizer '" + normalizer.getName()
                     + "' is not supported (identity and nmt_nfkc are)");
         }
+    }
+
+    private static boolean hasInnerWordStart(String piece) {
+        for (int i = 1; i < piece.length(); i++) {
+            if (piece.charAt(i) == SPACE && piece.charAt(i - 1) != SPACE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int checkedId(Path file, String field, int id, int n) {
@@ -142,10 +160,35 @@ public final class SentencePieceTokenizer implements Tokenizer {
             out.add(bosId);
         }
         String normalized = normalize(text);
-        if (!normalized.isEmpty()) {
+        if (normalized.isEmpty()) {
+            return out.toArray();
+        }
+        if (!wordsIndependent) {
             encodeNormalized(normalized, out);
+            return out.toArray();
+        }
+        // A word starts at each ▁ that follows another character; runs of ▁ stay with the word they precede.
+        int start = 0;
+        for (int i = 1; i <= normalized.length(); i++) {
+            if (i == normalized.length() || (normalized.charAt(i) == SPACE && normalized.charAt(i - 1) != SPACE)) {
+                encodeWord(normalized.substring(start, i), out);
+                start = i;
+            }
         }
         return out.toArray();
+    }
+
+    private void encodeWord(String word, IntList out) {
+        int[] ids = wordCache.get(word);
+        if (ids == null) {
+            IntList wordIds = new IntList(word.length() + 1);
+            encodeNormalized(word, wordIds);
+            ids = wordIds.toArray();
+            if (word.length() <= 64 && wordCache.size() < WORD_CACHE_LIMIT) {
+                wordCache.put(word, ids);
+            }
+        }
+        out.addAll(ids);
     }
 
     private String normalize(String text) {

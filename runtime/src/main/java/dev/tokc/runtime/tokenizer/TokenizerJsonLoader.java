@@ -1,15 +1,17 @@
 package dev.tokc.runtime.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,15 +63,13 @@ final class TokenizerJsonLoader {
         if (!Files.isRegularFile(file)) {
             throw TokenizerException.inFile(file, "file not found");
         }
-        JsonNode root = readJson(file);
-        if (!root.isObject()) {
-            throw TokenizerException.inFile(file, "expected a JSON object with a \"model\" entry");
-        }
+        Parsed parsed = parse();
+        JsonNode root = parsed.root();
         JsonNode modelNode = root.path("model");
         if (!modelNode.isObject()) {
             throw TokenizerException.inFile(file, "expected a \"model\" object (a Hugging Face tokenizer.json)");
         }
-        BpeModel model = model(modelNode);
+        BpeModel model = model(modelNode, parsed.vocab(), parsed.merges());
         AddedVocabulary added = addedTokens(root.path("added_tokens"));
         Normalizer normalizer = nullable(root.get("normalizer")) ? null : normalizer(root.get("normalizer"));
         PreTokenizer pre = nullable(root.get("pre_tokenizer")) ? null : preTokenizer(root.get("pre_tokenizer"));
@@ -80,46 +80,104 @@ final class TokenizerJsonLoader {
         return new HfTokenizer(model, added, normalizer, pre, post, decoder, specials[0], specials[1]);
     }
 
-    private static boolean nullable(JsonNode node) {
-        return node == null || node.isNull();
+    /** The file's JSON, except model.vocab and model.merges, which are returned separately (null when absent). */
+    private record Parsed(ObjectNode root, Map<String, Integer> vocab, List<String[]> merges) {}
+
+    /**
+     * Reads the file with the streaming parser for the two big entries, model.vocab and model.merges, and as a tree
+     * for everything else: building tree nodes for a few hundred thousand merges is most of a naive load.
+     */
+    private Parsed parse() {
+        try (JsonParser p = JSON.createParser(file.toFile())) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw TokenizerException.inFile(file, "expected a JSON object with a \"model\" entry");
+            }
+            ObjectNode root = JSON.createObjectNode();
+            Map<String, Integer> vocab = null;
+            List<String[]> merges = null;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (!name.equals("model") || value != JsonToken.START_OBJECT) {
+                    root.set(name, p.readValueAsTree());
+                    continue;
+                }
+                ObjectNode model = JSON.createObjectNode();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken token = p.nextToken();
+                    if (field.equals("vocab") && token == JsonToken.START_OBJECT) {
+                        vocab = readVocab(p);
+                    } else if (field.equals("merges") && token == JsonToken.START_ARRAY) {
+                        merges = readMerges(p);
+                    } else {
+                        model.set(field, p.readValueAsTree());
+                    }
+                }
+                root.set("model", model);
+            }
+            return new Parsed(root, vocab, merges);
+        } catch (JsonProcessingException e) {
+            throw TokenizerException.inFile(file, "not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw TokenizerException.inFile(file, "cannot read: " + e.getMessage(), e);
+        }
     }
 
-    private BpeModel model(JsonNode node) {
-        String type = node.path("type").asText("BPE");
-        if (!type.equals("BPE")) {
-            throw TokenizerException.inFile(file, "model type '" + type + "' is not supported (tokc reads BPE models)");
-        }
-        JsonNode vocabNode = node.path("vocab");
-        if (!vocabNode.isObject()) {
-            throw TokenizerException.inFile(file, "expected model.vocab to be an object of token -> id");
-        }
-        Map<String, Integer> vocab = new HashMap<>(vocabNode.size() * 2);
-        for (Iterator<Map.Entry<String, JsonNode>> it = vocabNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().canConvertToInt() || e.getValue().asInt() < 0) {
-                throw TokenizerException.inFile(file, "model.vocab['" + e.getKey() + "'] must be a non-negative id");
+    private Map<String, Integer> readVocab(JsonParser p) throws IOException {
+        Map<String, Integer> vocab = new HashMap<>(1 << 18);
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String token = p.currentName();
+            if (p.nextToken() != JsonToken.VALUE_NUMBER_INT || p.getIntValue() < 0) {
+                throw TokenizerException.inFile(file, "model.vocab['" + token + "'] must be a non-negative id");
             }
-            vocab.put(e.getKey(), e.getValue().asInt());
+            vocab.put(token, p.getIntValue());
         }
-        JsonNode mergesNode = node.path("merges");
-        if (!mergesNode.isArray() && !mergesNode.isMissingNode()) {
-            throw TokenizerException.inFile(file, "expected model.merges to be a list");
-        }
-        List<String[]> merges = new ArrayList<>(mergesNode.size());
-        for (JsonNode m : mergesNode) {
-            if (m.isTextual()) {
-                // Older files: "left right"; tokens never contain a space in that form.
-                String s = m.asText();
+        return vocab;
+    }
+
+    /** Merges as "left right" strings (older files; tokens never contain a space then) or [left, right] pairs. */
+    private List<String[]> readMerges(JsonParser p) throws IOException {
+        List<String[]> merges = new ArrayList<>(1 << 18);
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t == JsonToken.VALUE_STRING) {
+                String s = p.getText();
                 int space = s.indexOf(' ', 1);
                 if (space < 0 || s.indexOf(' ', space + 1) >= 0) {
                     throw TokenizerException.inFile(file, "merge '" + s + "' is not two tokens separated by a space");
                 }
                 merges.add(new String[] {s.substring(0, space), s.substring(space + 1)});
-            } else if (m.isArray() && m.size() == 2) {
-                merges.add(new String[] {m.get(0).asText(), m.get(1).asText()});
+            } else if (t == JsonToken.START_ARRAY && p.nextToken() == JsonToken.VALUE_STRING) {
+                String left = p.getText();
+                String right = p.nextToken() == JsonToken.VALUE_STRING ? p.getText() : null;
+                if (right == null || p.nextToken() != JsonToken.END_ARRAY) {
+                    throw TokenizerException.inFile(file, "merge " + merges.size() + " is not a pair [\"a\", \"b\"]");
+                }
+                merges.add(new String[] {left, right});
             } else {
-                throw TokenizerException.inFile(file, "merge " + m + " is neither \"a b\" nor [\"a\", \"b\"]");
+                throw TokenizerException.inFile(file, "merge " + merges.size() + " is neither \"a b\" nor [\"a\", \"b\"]");
             }
+        }
+        return merges;
+    }
+
+    private static boolean nullable(JsonNode node) {
+        return node == null || node.isNull();
+    }
+
+    private BpeModel model(JsonNode node, Map<String, Integer> vocab, List<String[]> merges) {
+        String type = node.path("type").asText("BPE");
+        if (!type.equals("BPE")) {
+            throw TokenizerException.inFile(file, "model type '" + type + "' is not supported (tokc reads BPE models)");
+        }
+        if (vocab == null) {
+            throw TokenizerException.inFile(file, "expected model.vocab to be an object of token -> id");
+        }
+        if (merges == null) {
+            if (node.has("merges")) {
+                throw TokenizerException.inFile(file, "expected model.merges to be a list");
+            }
+            merges = List.of();
         }
         if (!nullable(node.get("dropout")) && node.get("dropout").asDouble() > 0) {
             throw TokenizerException.inFile(file, "BPE dropout is not supported");
