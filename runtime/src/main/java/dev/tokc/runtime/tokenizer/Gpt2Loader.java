@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -37,8 +36,7 @@ final class Gpt2Loader {
             throw TokenizerException.inFile(encoderFile, "expected a JSON object of token -> id");
         }
         Map<String, Integer> vocab = new HashMap<>(encoder.size() * 2);
-        for (Iterator<Map.Entry<String, JsonNode>> it = encoder.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : encoder.properties()) {
             if (!e.getValue().canConvertToInt()) {
                 throw TokenizerException.inFile(encoderFile, "id of '" + e.getKey() + "' is not an integer");
             }

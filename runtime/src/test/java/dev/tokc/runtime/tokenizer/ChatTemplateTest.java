@@ -24,6 +24,9 @@ class ChatTemplateTest {
 
     @TestFactory
     Stream<DynamicTest> llama3RendersEveryReferenceCase() {
+        if (!SharedData.exists("tokenizers/chat-template-vectors.json")) {
+            return SharedData.skipped("tokenizers/chat-template-vectors.json");
+        }
         JsonNode vectors = SharedData.json(SharedData.require("tokenizers/chat-template-vectors.json"));
         ChatTemplate template = ChatTemplate.load(SharedData.require("tokenizers/llama3/tokenizer_config.json"));
         List<DynamicTest> tests = new ArrayList<>();

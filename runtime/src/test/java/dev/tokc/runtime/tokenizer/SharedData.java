@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 
 /**
  * Finds the read-only reference data in {@code ../shared} (beside the repository root, the directory holding
@@ -21,12 +23,28 @@ final class SharedData {
 
     /** {@code ../shared/<relative>}, or the calling test is skipped (assumption failure) when it does not exist. */
     static Path require(String relative) {
-        Path root = repoRoot();
-        Path shared = root == null ? Path.of("../shared") : root.resolve("../shared").normalize();
-        Path file = shared.resolve(relative);
+        Path file = resolve(relative);
         assumeTrue(Files.exists(file), "../shared not found: " + file.toAbsolutePath()
                 + " is missing (reference data lives beside the repository root)");
         return file;
+    }
+
+    static boolean exists(String relative) {
+        return Files.exists(resolve(relative));
+    }
+
+    /**
+     * For a {@code @TestFactory} whose data is missing: one dynamic test that is skipped with the reason, so the
+     * report shows a skip instead of silently having no tests.
+     */
+    static Stream<DynamicTest> skipped(String relative) {
+        return Stream.of(DynamicTest.dynamicTest("needs ../shared/" + relative, () -> require(relative)));
+    }
+
+    private static Path resolve(String relative) {
+        Path root = repoRoot();
+        Path shared = root == null ? Path.of("../shared") : root.resolve("../shared").normalize();
+        return shared.resolve(relative);
     }
 
     /** The tokenizer at {@code ../shared/<relative>}, loaded once per test JVM (the big vocabularies take a while). */
