@@ -141,17 +141,18 @@ public sealed interface Decoder {
         }
     }
 
-    /** Metaspace: {@code replacement} back to spaces, and the prepended space of the first token removed. */
-    record Metaspace(char replacement, boolean stripFirstSpace) implements Decoder {
+    /**
+     * Metaspace: {@code replacement} back to spaces, except in the first token, where Hugging Face drops every
+     * replacement character (the prepended one and any others) unless the prepend scheme is "never".
+     */
+    record Metaspace(char replacement, boolean dropInFirstToken) implements Decoder {
         @Override
         public List<String> chain(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
             for (int i = 0; i < tokens.size(); i++) {
-                String text = tokens.get(i).replace(replacement, ' ');
-                if (i == 0 && stripFirstSpace && text.startsWith(" ")) {
-                    text = text.substring(1);
-                }
-                out.add(text);
+                String token = tokens.get(i);
+                out.add(i == 0 && dropInFirstToken ? token.replace(String.valueOf(replacement), "")
+                        : token.replace(replacement, ' '));
             }
             return out;
         }

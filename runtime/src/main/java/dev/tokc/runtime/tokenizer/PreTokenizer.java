@@ -158,17 +158,28 @@ public sealed interface PreTokenizer {
         @Override
         public List<String> split(List<String> pieces, boolean atTextStart) {
             List<String> out = new ArrayList<>();
-            Pattern delimiter = Pattern.compile(Pattern.quote(String.valueOf(replacement)));
             for (int i = 0; i < pieces.size(); i++) {
                 String piece = pieces.get(i).replace(' ', replacement);
                 boolean prepend = scheme == PrependScheme.ALWAYS || (scheme == PrependScheme.FIRST && i == 0 && atTextStart);
                 if (prepend && !piece.isEmpty() && piece.charAt(0) != replacement) {
                     piece = replacement + piece;
                 }
-                if (splitPieces) {
-                    Split.splitOne(delimiter, Behavior.MERGED_WITH_NEXT, false, piece, out);
-                } else if (!piece.isEmpty()) {
-                    out.add(piece);
+                if (!splitPieces) {
+                    if (!piece.isEmpty()) {
+                        out.add(piece);
+                    }
+                    continue;
+                }
+                // Split with MergedWithNext: every replacement character starts a new piece.
+                int start = 0;
+                for (int j = 1; j < piece.length(); j++) {
+                    if (piece.charAt(j) == replacement) {
+                        out.add(piece.substring(start, j));
+                        start = j;
+                    }
+                }
+                if (start < piece.length()) {
+                    out.add(piece.substring(start));
                 }
             }
             return out;

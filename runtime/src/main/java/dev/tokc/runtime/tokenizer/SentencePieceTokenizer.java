@@ -385,8 +385,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     @Override
     public boolean isSpecial(int id) {
-        checkId(id);
-        return types[id] == SentencePiece.Type.CONTROL || types[id] == SentencePiece.Type.UNKNOWN;
+        return id >= 0 && id < types.length
+                && (types[id] == SentencePiece.Type.CONTROL || types[id] == SentencePiece.Type.UNKNOWN);
     }
 
     @Override

@@ -46,6 +46,9 @@ class PipelinePartsTest {
         assertEquals("héllo", new Decoder.ByteLevelDecoder().decode(List.of("h", "Ã©", "llo")));
         assertEquals("<think>", new Decoder.ByteLevelDecoder().decode(List.of("<think>")));
         assertEquals("a b", new Decoder.Metaspace('▁', true).decode(List.of("▁a", "▁b")));
+        // Hugging Face drops every ▁ of the first token, not only the prepended one.
+        assertEquals("a b", new Decoder.Metaspace('▁', true).decode(List.of("▁▁a", "▁b")));
+        assertEquals(" a", new Decoder.Metaspace('▁', false).decode(List.of("▁a")));
         assertEquals(List.of("xa", "b"), new Decoder.Strip('_', 1, 2).chain(List.of("_xa__", "b")));
         assertEquals("hello world", new Decoder.Bpe("</w>").decode(List.of("hello</w>", "world</w>")));
     }
