@@ -28,7 +28,8 @@ import jinjava.javax.el.CompositeELResolver;
  * <p>The variables are those transformers' {@code apply_chat_template} provides: {@code messages} (maps with
  * {@code role}, {@code content} and whatever else the caller puts in, e.g. {@code tool_calls}),
  * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token} (when the config names them), plus any extra
- * variables ({@code tools}, {@code enable_thinking}, ...).
+ * variables ({@code tools}, {@code enable_thinking}, ...). Encode the rendered prompt with
+ * {@code tokenizer.encode(prompt, false)}: templates write the BOS themselves, as transformers assumes.
  *
  * <p>jinjava is configured to behave like the Jinja environment transformers uses: {@code trim_blocks},
  * {@code lstrip_blocks}, the template's own final newline dropped (see the constructor), and jinjava's "legacy overrides" all switched to the Jinja

@@ -71,6 +71,32 @@ class ChatTemplateTest {
     }
 
     @Test
+    void qwen3TemplateRendersToolCallsAndToolResponses() {
+        ChatTemplate template = ChatTemplate.load(SharedData.require("tokenizers/qwen3"));
+        Map<String, Object> call = Map.of("type", "function",
+                "function", Map.of("name", "now", "arguments", Map.of("tz", "UTC")));
+        List<Map<String, Object>> messages = List.of(
+                Map.of("role", "user", "content", "What time is it?"),
+                Map.of("role", "assistant", "content", "", "tool_calls", List.of(call)),
+                Map.of("role", "tool", "content", "12:00"));
+        assertEquals("<|im_start|>user\nWhat time is it?<|im_end|>\n"
+                + "<|im_start|>assistant\n<tool_call>\n{\"name\": \"now\", \"arguments\": {\"tz\": \"UTC\"}}\n</tool_call>"
+                + "<|im_end|>\n"
+                + "<|im_start|>user\n<tool_response>\n12:00\n</tool_response><|im_end|>\n"
+                + "<|im_start|>assistant\n", template.render(messages, true));
+    }
+
+    @Test
+    void pythonStringMethods() {
+        ChatTemplate template = new ChatTemplate("{{ x.startswith('ab') }} {{ x.endswith(['q', 'cd']) }} "
+                + "[{{ x.split('b')|join('|') }}] [{{ '  a  b '.split()|join('|') }}] [{{ 'a,b,c'.split(',', 1)|join('|') }}] "
+                + "[{{ '\\n\\nhi\\n'.lstrip('\\n') }}] [{{ 'xxhixx'.strip('x') }}] [{{ ' hi '.rstrip() }}] "
+                + "{{ x.upper() }} {{ 'hello world'.title() }} {{ x.find('c') }} {{ 'aaa'.count('a') }}", null, null);
+        assertEquals("true true [a|cd] [a|b] [a|b,c] [hi\n] [hi] [ hi] ABCD Hello World 2 3",
+                template.render(List.of(), false, Map.of("x", "abcd")));
+    }
+
+    @Test
     void listOfNamedTemplatesPicksByName(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("tokenizer_config.json"), """
                 {"bos_token": {"content": "<s>"}, "eos_token": "</s>",
