@@ -90,6 +90,24 @@ class ModelTokenizerTest {
     }
 
     @Test
+    void llama3ChatPromptKeepsSpecialTokensWhole() {
+        Tokenizer llama3 = SharedData.tokenizer("tokenizers/llama3");
+        ChatTemplate template = ChatTemplate.load(SharedData.require("tokenizers/llama3"));
+        String prompt = template.render(List.of(java.util.Map.of("role", "user", "content", "Hi!")), true);
+        int[] ids = llama3.encode(prompt, false);
+        int bos = llama3.tokenToId("<|begin_of_text|>");
+        int header = llama3.tokenToId("<|start_header_id|>");
+        int eot = llama3.tokenToId("<|eot_id|>");
+        assertEquals(128000, bos);
+        assertEquals(bos, ids[0]);
+        assertEquals(header, ids[1]);
+        assertEquals(2, java.util.Arrays.stream(ids).filter(id -> id == header).count());
+        assertEquals(1, java.util.Arrays.stream(ids).filter(id -> id == eot).count());
+        assertEquals(prompt, llama3.decode(ids));
+        assertEquals("user\n\nHi!assistant\n\n", llama3.decode(ids, true));
+    }
+
+    @Test
     void llama2SentencePieceMetadata() {
         Tokenizer llama2 = SharedData.tokenizer("tokenizers/llama2/tokenizer.model");
         JsonNode vectors = SharedData.json(SharedData.require("tokenizers/llama2/vectors.json"));
