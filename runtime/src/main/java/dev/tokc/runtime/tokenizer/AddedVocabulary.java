@@ -63,8 +63,12 @@ final class AddedVocabulary {
         return idByContent.getOrDefault(content, -1);
     }
 
-    /** Splits text into model segments and added-token segments, in order; empty text segments are left out. */
-    List<Segment> split(String text) {
+    /**
+     * Splits text into model segments and added-token segments, in order; empty text segments are left out.
+     * Without {@code matchSpecial} only non-special added tokens are matched, so special tokens written in the
+     * text stay text (Hugging Face's {@code split_special_tokens}).
+     */
+    List<Segment> split(String text, boolean matchSpecial) {
         List<Segment> out = new ArrayList<>();
         if (byFirstChar.isEmpty()) {
             out.add(new Segment(0, text.length(), -1));
@@ -73,7 +77,7 @@ final class AddedVocabulary {
         int textStart = 0;
         int i = 0;
         while (i < text.length()) {
-            AddedToken match = longestAt(text, i);
+            AddedToken match = longestAt(text, i, matchSpecial);
             if (match == null) {
                 i++;
                 continue;
@@ -103,13 +107,14 @@ final class AddedVocabulary {
         return out;
     }
 
-    private AddedToken longestAt(String text, int i) {
+    private AddedToken longestAt(String text, int i, boolean matchSpecial) {
         AddedToken[] candidates = byFirstChar.get(text.charAt(i));
         if (candidates == null) {
             return null;
         }
         for (AddedToken t : candidates) {
-            if (text.startsWith(t.content(), i) && (!t.singleWord() || isWholeWord(text, i, i + t.content().length()))) {
+            if ((matchSpecial || !t.special()) && text.startsWith(t.content(), i)
+                    && (!t.singleWord() || isWholeWord(text, i, i + t.content().length()))) {
                 return t;
             }
         }

@@ -37,9 +37,9 @@ final class HfTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addSpecial) {
+    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         IntList out = new IntList(text.length() / 3 + 4);
-        for (AddedVocabulary.Segment segment : added.split(text)) {
+        for (AddedVocabulary.Segment segment : added.split(text, parseSpecial)) {
             if (segment.tokenId() >= 0) {
                 out.add(segment.tokenId());
                 continue;

@@ -154,7 +154,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addSpecial) {
+    public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
+        // SentencePiece never recognises control pieces in text, so parseSpecial changes nothing here.
         IntList out = new IntList(text.length() / 2 + 2);
         if (addSpecial && bosId >= 0) {
             out.add(bosId);

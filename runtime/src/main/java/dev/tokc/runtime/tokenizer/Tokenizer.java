@@ -17,8 +17,21 @@ package dev.tokc.runtime.tokenizer;
  */
 public interface Tokenizer {
 
-    /** Encodes {@code text}; with {@code addSpecial} the tokenizer's BOS/EOS (or template) tokens are added. */
-    int[] encode(String text, boolean addSpecial);
+    /**
+     * Encodes {@code text}; with {@code addSpecial} the tokenizer's BOS/EOS (or template) tokens are added. Special
+     * tokens written in the text (e.g. {@code <|eot_id|>} in a rendered chat prompt) become their ids, as in
+     * Hugging Face; use {@link #encode(String, boolean, boolean)} to keep them as text.
+     */
+    default int[] encode(String text, boolean addSpecial) {
+        return encode(text, addSpecial, true);
+    }
+
+    /**
+     * Encodes {@code text}; with {@code parseSpecial} false, special tokens written in the text are encoded as
+     * ordinary text, which is what untrusted user content needs (it must not be able to forge a turn boundary).
+     * Non-special added tokens are still matched.
+     */
+    int[] encode(String text, boolean addSpecial, boolean parseSpecial);
 
     /** Decodes ids to text, special tokens included as their text. */
     default String decode(int[] ids) {

@@ -105,6 +105,10 @@ class ModelTokenizerTest {
         assertEquals(1, java.util.Arrays.stream(ids).filter(id -> id == eot).count());
         assertEquals(prompt, llama3.decode(ids));
         assertEquals("user\n\nHi!assistant\n\n", llama3.decode(ids, true));
+        // User content must not forge turn boundaries: unparsed, the special token is spelled out as text.
+        int[] spelled = llama3.encode("<|eot_id|>", false, false);
+        assertTrue(spelled.length > 1 && java.util.Arrays.stream(spelled).noneMatch(id -> id == eot));
+        assertEquals("<|eot_id|>", llama3.decode(spelled));
     }
 
     @Test

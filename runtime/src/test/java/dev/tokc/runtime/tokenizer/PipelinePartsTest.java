@@ -93,10 +93,10 @@ class PipelinePartsTest {
                 new AddedVocabulary.AddedToken(12, "<m", false, false, false, false)));
         // lstrip/rstrip swallow the spaces beside <mask>; longest match wins over "<m".
         assertEquals(List.of(new AddedVocabulary.Segment(0, 1, -1), new AddedVocabulary.Segment(1, 9, 10),
-                new AddedVocabulary.Segment(9, 10, -1)), added.split("a <mask> b"));
+                new AddedVocabulary.Segment(9, 10, -1)), added.split("a <mask> b", true));
         // single_word: "cat" inside "concat" is not a match, the standalone word is.
         assertEquals(List.of(new AddedVocabulary.Segment(0, 7, -1), new AddedVocabulary.Segment(7, 10, 11)),
-                added.split("concat cat"));
+                added.split("concat cat", true));
     }
 
     private static int[] encode(BpeModel model, String word) {

@@ -55,6 +55,12 @@ class SentencePieceStyleJsonTest {
     }
 
     @Test
+    void specialTokensStayTextWhenNotParsed() {
+        // "</s>" as text: ▁ t h e < / s > c a t, where <, /, s, > have no ids and fuse into one unknown.
+        assertArrayEquals(new int[] {15, 0, 11, 16}, TOKENIZER.encode("the</s>cat", false, false));
+    }
+
+    @Test
     void vocabularyQueries() {
         assertEquals(19, TOKENIZER.vocabSize());
         assertEquals(1, TOKENIZER.bosId());
