@@ -256,6 +256,9 @@ public final class ChatTemplate {
                 .withKeepTrailingNewline(true)
                 .withLegacyOverrides(jinjaBehaviour)
                 .withElResolver(resolver)
+                // jinjava would otherwise render Jinja syntax found in values a second time: a message saying
+                // "{{ 7*7 }}" must reach the model as written, not as "49".
+                .withNestedInterpretationEnabled(false)
                 .build();
         Jinjava jinjava = new Jinjava(config);
         var context = jinjava.getGlobalContext();

@@ -111,6 +111,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void messageContentIsNeverInterpretedAsTemplate() {
+        ChatTemplate template = new ChatTemplate("{% for m in messages %}{{ m.content }}{% endfor %}", null, null);
+        String content = "{{ 7*7 }} {% if true %}x{% endif %} {{ raise_exception('no') }}";
+        assertEquals(content, template.render(List.of(Map.of("role", "user", "content", content)), false));
+    }
+
+    @Test
     void raiseExceptionFailsTheRender() {
         ChatTemplate template = new ChatTemplate(
                 "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with user') }}{% endif %}ok",
