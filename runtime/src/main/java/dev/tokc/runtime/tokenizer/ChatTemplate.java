@@ -32,15 +32,23 @@ import jinjava.javax.el.CompositeELResolver;
  * {@code tokenizer.encode(prompt, false)}: templates write the BOS themselves, as transformers assumes.
  *
  * <p>jinjava is configured to behave like the Jinja environment transformers uses: {@code trim_blocks},
- * {@code lstrip_blocks}, the template's own final newline dropped (see the constructor), and jinjava's "legacy overrides" all switched to the Jinja
- * behaviour (natural operator precedence, so {@code a + b | trim} trims only {@code b}; backslash escapes in
- * string literals; iteration over map keys). Small extensions supply what Jinja-in-transformers has and jinjava
- * lacks or spells differently (documented in place): {@code raise_exception(msg)}, {@code strftime_now(fmt)}, a
- * {@code tojson} filter with Python's {@code json.dumps} spacing, Python's string methods
- * ({@link PythonStringMethods}: {@code startswith}, {@code split}, {@code lstrip}, ...), and two source rewrites
- * for syntax jinjava parses differently: {@code name[::-1]} becomes {@code (name|reverse)}, and the keyword
- * arguments of {@code namespace(...)} are parenthesized ({@link #parenthesizeNamespaceArguments}). Loop controls ({@code break}, {@code continue}) and
- * {@code namespace()} are jinjava built-ins.
+ * {@code lstrip_blocks}, the template's own final newline dropped (see the constructor), no re-rendering of Jinja
+ * syntax inside values, and jinjava's "legacy overrides" switched to the Jinja behaviour (natural operator
+ * precedence, so {@code a + b | trim} trims only {@code b}; backslash escapes in string literals; iteration over
+ * map keys). Small extensions supply what Jinja-in-transformers has and jinjava lacks or spells differently
+ * (documented in place): {@code raise_exception(msg)}, {@code strftime_now(fmt)}, a {@code tojson} filter with
+ * Python's {@code json.dumps} spacing, Python's string methods ({@link PythonStringMethods}: {@code startswith},
+ * {@code split}, {@code lstrip}, ...), and two source rewrites for syntax jinjava parses differently:
+ * {@code name[::-1]} becomes {@code (name|reverse)}, and the keyword arguments of {@code namespace(...)} are
+ * parenthesized ({@link #parenthesizeNamespaceArguments}). Loop controls ({@code break}, {@code continue}),
+ * {@code namespace()}, slices like {@code messages[1:]} and negative list indexes are jinjava built-ins.
+ *
+ * <p>Known differences that remain (none used by the supported models' templates): printed booleans read
+ * {@code true}/{@code false} and a printed None is empty (Jinja: {@code True}/{@code False}/{@code None}); string
+ * repetition ({@code '-' * 3}) and negative indexes into strings are not supported; the source rewrites do not
+ * look inside string literals.
+ *
+ * <p>Instances are immutable and may render from several threads.
  */
 public final class ChatTemplate {
     private static final Jinjava JINJAVA = createJinjava();
