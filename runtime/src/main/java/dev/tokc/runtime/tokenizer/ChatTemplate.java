@@ -45,8 +45,8 @@ import jinjava.javax.el.CompositeELResolver;
  *
  * <p>Known differences that remain (none used by the supported models' templates): printed booleans read
  * {@code true}/{@code false} and a printed None is empty (Jinja: {@code True}/{@code False}/{@code None}); string
- * repetition ({@code '-' * 3}) and negative indexes into strings are not supported; the source rewrites do not
- * look inside string literals.
+ * repetition ({@code '-' * 3}) and negative indexes into strings are not supported; the source rewrites would also
+ * apply to a literal string that happens to contain {@code x[::-1]} or {@code namespace(}.
  *
  * <p>Instances are immutable and may render from several threads.
  */

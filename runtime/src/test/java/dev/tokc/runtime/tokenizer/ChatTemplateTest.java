@@ -19,6 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * Chat templates rendered through jinjava: the Llama 3 reference cases exactly, Qwen 3's template (tools, thinking,
+ * tool responses) against hand-derived Jinja output, and each extension on its own.
+ */
 class ChatTemplateTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -151,6 +155,19 @@ class ChatTemplateTest {
         x.put("b", Map.of());
         assertEquals("{\n  \"a\": [\n    1,\n    2.5,\n    true\n  ],\n  \"b\": {}\n}",
                 template.render(List.of(), false, Map.of("x", x)));
+    }
+
+    @Test
+    void strftimeDirectives() {
+        var t = java.time.ZonedDateTime.of(2024, 7, 5, 14, 3, 9, 0, java.time.ZoneOffset.UTC);
+        assertEquals("05 Jul 2024 / Friday July 05 / 14:03:09 02 PM / 187 %",
+                Strftime.format("%d %b %Y / %A %B %d / %H:%M:%S %I %p / %j %%", t));
+    }
+
+    @Test
+    void pythonJsonEscapesLikeJsonDumps() {
+        assertEquals("[\"a\\u0001\\t\\\\\", 1.0, null, {\"k\": false}]",
+                PythonJson.dumps(java.util.Arrays.asList("a\u0001\t\\", 1.0, null, Map.of("k", false)), null));
     }
 
     @Test

@@ -7,6 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Streaming decodes must concatenate to the whole decode and never emit half a character, on byte-level (Llama 3)
+ * and byte-fallback (Llama 2) vocabularies.
+ */
 class StreamingDecoderTest {
 
     /** Streams ids one by one; returns the deltas, checking none carries a broken character. */
