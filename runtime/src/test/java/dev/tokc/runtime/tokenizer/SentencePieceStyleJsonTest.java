@@ -3,9 +3,12 @@ package dev.tokc.runtime.tokenizer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A small hand-written tokenizer.json in the style of Hugging Face's Llama 2 conversion (Prepend + Replace
@@ -58,6 +61,29 @@ class SentencePieceStyleJsonTest {
     void specialTokensStayTextWhenNotParsed() {
         // "</s>" as text: ▁ t h e < / s > c a t, where <, /, s, > have no ids and fuse into one unknown.
         assertArrayEquals(new int[] {15, 0, 11, 16}, TOKENIZER.encode("the</s>cat", false, false));
+    }
+
+    /**
+     * The newer conversion of the same vocabulary: no normalizer, a Metaspace pre-tokenizer that prepends ▁ only at
+     * the start of the text ("first"), and a Metaspace decoder.
+     */
+    @Test
+    void metaspacePreTokenizerVariant(@TempDir Path dir) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode root = (ObjectNode) json.readTree(SentencePieceStyleJsonTest.class
+                .getResource("sentencepiece-style-tokenizer.json"));
+        root.putNull("normalizer");
+        root.set("pre_tokenizer", json.readTree(
+                "{\"type\": \"Metaspace\", \"replacement\": \"▁\", \"prepend_scheme\": \"first\", \"split\": false}"));
+        root.set("decoder", json.readTree(
+                "{\"type\": \"Metaspace\", \"replacement\": \"▁\", \"prepend_scheme\": \"first\", \"split\": false}"));
+        Path file = dir.resolve("tokenizer.json");
+        json.writeValue(file.toFile(), root);
+        Tokenizer tokenizer = Tokenizers.load(file);
+        assertArrayEquals(new int[] {15, 18}, tokenizer.encode("the cat", false));
+        // After a special token the text no longer starts the input, so no ▁ is prepended: t he ▁cat.
+        assertArrayEquals(new int[] {1, 8, 14, 18}, tokenizer.encode("<s>the cat", false));
+        assertEquals("the cat", tokenizer.decode(new int[] {15, 18}));
     }
 
     @Test
