@@ -54,7 +54,8 @@ final class Gpt2Loader {
             if (line.isBlank() || (i == 0 && line.startsWith("#version"))) {
                 continue;
             }
-            String[] parts = line.split(" ");
+            // Byte-level tokens never contain whitespace, so stripping only drops a stray "\r" or trailing space.
+            String[] parts = line.strip().split(" ");
             if (parts.length != 2) {
                 throw TokenizerException.inFile(mergesFile, "line " + (i + 1) + " is not a merge \"left right\": " + line);
             }

@@ -40,8 +40,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     /** Pieces the merge step may produce: NORMAL, USER_DEFINED and UNUSED. */
     private final Map<String, Integer> mergeable = new HashMap<>();
     private final Map<String, Integer> allPieces = new HashMap<>();
-    /** User-defined pieces, matched longest first before merging and never merged further. */
-    private final List<String> userDefined = new ArrayList<>();
+    /** User-defined pieces by first character, longest first: matched whole before merging, never merged further. */
+    private final Map<Character, List<String>> userDefined = new HashMap<>();
     private final int[] byteIds = new int[256];
     private final boolean byteFallback;
     private final int unkId;
@@ -87,7 +87,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 case NORMAL, UNUSED -> mergeable.putIfAbsent(p.getPiece(), i);
                 case USER_DEFINED -> {
                     mergeable.putIfAbsent(p.getPiece(), i);
-                    userDefined.add(p.getPiece());
+                    if (!p.getPiece().isEmpty()) {
+                        userDefined.computeIfAbsent(p.getPiece().charAt(0), c -> new ArrayList<>()).add(p.getPiece());
+                    }
                 }
                 case BYTE -> {
                     int b = Decoder.ByteFallback.byteToken(p.getPiece());
@@ -100,7 +102,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 default -> { }
             }
         }
-        userDefined.sort((a, b) -> b.length() - a.length());
+        userDefined.values().forEach(list -> list.sort((a, b) -> b.length() - a.length()));
         wordsIndependent = mergeable.keySet().stream().noneMatch(SentencePieceTokenizer::hasInnerWordStart);
         byteFallback = trainer.getByteFallback();
         unkId = checkedId(file, "unk_id", trainer.getUnkId(), n);
@@ -217,7 +219,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         int n = 0;
         for (int i = 0; i < text.length(); ) {
             int len = 0;
-            for (String user : userDefined) {
+            for (String user : userDefined.getOrDefault(text.charAt(i), List.of())) {
                 if (text.startsWith(user, i)) {
                     len = user.length();
                     break;
