@@ -19,7 +19,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import jinjava.javax.el.CompositeELResolver;
 
 /**
@@ -32,7 +31,7 @@ import jinjava.javax.el.CompositeELResolver;
  * {@code tokenizer.encode(prompt, false)}: templates write the BOS themselves, as transformers assumes.
  *
  * <p>jinjava is configured to behave like the Jinja environment transformers uses: {@code trim_blocks},
- * {@code lstrip_blocks}, the template's own final newline dropped (see the constructor), no re-rendering of Jinja
+ * {@code lstrip_blocks}, the template's own final newline dropped, no re-rendering of Jinja
  * syntax inside values, and jinjava's "legacy overrides" switched to the Jinja behaviour (natural operator
  * precedence, so {@code a + b | trim} trims only {@code b}; backslash escapes in string literals; iteration over
  * map keys). Small extensions supply what Jinja-in-transformers has and jinjava lacks or spells differently
@@ -40,7 +39,7 @@ import jinjava.javax.el.CompositeELResolver;
  * Python's {@code json.dumps} spacing, Python's string methods ({@link PythonStringMethods}: {@code startswith},
  * {@code split}, {@code lstrip}, ...), and two source rewrites for syntax jinjava parses differently:
  * {@code name[::-1]} becomes {@code (name|reverse)}, and the keyword arguments of {@code namespace(...)} are
- * parenthesized ({@link #parenthesizeNamespaceArguments}). Loop controls ({@code break}, {@code continue}),
+ * parenthesized ({@link JinjaSource}). Loop controls ({@code break}, {@code continue}),
  * {@code namespace()}, slices like {@code messages[1:]} and negative list indexes are jinjava built-ins.
  *
  * <p>Known differences that remain (none used by the supported models' templates): printed booleans read
@@ -52,25 +51,13 @@ import jinjava.javax.el.CompositeELResolver;
  */
 public final class ChatTemplate {
     private static final Jinjava JINJAVA = createJinjava();
-    /** {@code name[::-1]} (Python's reversing slice), which jinjava's expression parser does not accept. */
-    private static final Pattern REVERSE_SLICE = Pattern.compile("([A-Za-z_][A-Za-z0-9_.]*)\\[::-1\\]");
 
     private final String source;
     private final String bosToken;
     private final String eosToken;
 
     public ChatTemplate(String source, String bosToken, String eosToken) {
-        // Jinja drops one newline at the very end of the template source (keep_trailing_newline=False). jinjava's
-        // own switch for it trims the rendered output instead, which would eat a "\n\n" the template prints at
-        // the end (Llama 3's generation prompt), so the source is trimmed here and jinjava keeps its output whole.
-        if (source.endsWith("\r\n")) {
-            source = source.substring(0, source.length() - 2);
-        } else if (source.endsWith("\n")) {
-            source = source.substring(0, source.length() - 1);
-        }
-        // jinjava cannot parse the step slice; "(x|reverse)" is the same list reversed.
-        source = REVERSE_SLICE.matcher(source).replaceAll("($1|reverse)");
-        this.source = parenthesizeNamespaceArguments(source);
+        this.source = JinjaSource.adapt(source);
         this.bosToken = bosToken;
         this.eosToken = eosToken;
     }
@@ -146,85 +133,6 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
-    }
-
-    /**
-     * Wraps each keyword argument of {@code namespace(...)} in parentheses: jinjava binds {@code k=v} tighter than
-     * a filter, so {@code namespace(i=messages|length - 1)} would subtract 1 from the parameter itself, while Jinja
-     * reads the whole {@code messages|length - 1} as the value. Parenthesized, both agree.
-     */
-    static String parenthesizeNamespaceArguments(String source) {
-        StringBuilder out = new StringBuilder(source.length() + 16);
-        int from = 0;
-        for (int at = source.indexOf("namespace(", from); at >= 0; at = source.indexOf("namespace(", from)) {
-            int open = at + "namespace".length();
-            int close = matchingParen(source, open);
-            if (close < 0) {
-                break;
-            }
-            out.append(source, from, open + 1);
-            List<String> args = splitTopLevel(source.substring(open + 1, close));
-            for (int i = 0; i < args.size(); i++) {
-                String arg = args.get(i);
-                java.util.regex.Matcher m = KEYWORD_ARGUMENT.matcher(arg);
-                out.append(i > 0 ? "," : "").append(m.matches() ? m.group(1) + "=(" + m.group(2) + ")" : arg);
-            }
-            out.append(')');
-            from = close + 1;
-        }
-        return out.append(source, from, source.length()).toString();
-    }
-
-    private static final Pattern KEYWORD_ARGUMENT = Pattern.compile("(\\s*[A-Za-z_][A-Za-z0-9_]*\\s*)=(?!=)(.+)",
-            Pattern.DOTALL);
-
-    /** Index of the parenthesis closing the one at {@code open}, skipping quoted strings; -1 if unbalanced. */
-    private static int matchingParen(String s, int open) {
-        int depth = 0;
-        for (int i = open; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\'' || c == '"') {
-                i = endOfString(s, i);
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if ((c == ')' || c == ']' || c == '}') && --depth == 0) {
-                return c == ')' ? i : -1;
-            }
-        }
-        return -1;
-    }
-
-    private static int endOfString(String s, int quote) {
-        for (int i = quote + 1; i < s.length(); i++) {
-            if (s.charAt(i) == '\\') {
-                i++;
-            } else if (s.charAt(i) == s.charAt(quote)) {
-                return i;
-            }
-        }
-        return s.length();
-    }
-
-    /** Splits on commas outside brackets and strings. */
-    private static List<String> splitTopLevel(String s) {
-        List<String> parts = new java.util.ArrayList<>();
-        int depth = 0;
-        int start = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\'' || c == '"') {
-                i = endOfString(s, i);
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                depth--;
-            } else if (c == ',' && depth == 0) {
-                parts.add(s.substring(start, i));
-                start = i + 1;
-            }
-        }
-        parts.add(s.substring(start));
-        return parts;
     }
 
     /** jinjava wraps a failing function call; the message of raise_exception is what the template author wrote. */

@@ -115,6 +115,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void sourceRewrites() {
+        assertEquals("{% set ns = namespace(a=(true), b=(x|length - 1), c=('a,b'), d=(f(1, 2))) %}",
+                JinjaSource.adapt("{% set ns = namespace(a=true, b=x|length - 1, c='a,b', d=f(1, 2)) %}\n"));
+        assertEquals("{% for m in (messages|reverse) %}{% if a == b %}{% endif %}{% endfor %}\n",
+                JinjaSource.adapt("{% for m in messages[::-1] %}{% if a == b %}{% endif %}{% endfor %}\n\n"));
+    }
+
+    @Test
     void messageContentIsNeverInterpretedAsTemplate() {
         ChatTemplate template = new ChatTemplate("{% for m in messages %}{{ m.content }}{% endfor %}", null, null);
         String content = "{{ 7*7 }} {% if true %}x{% endif %} {{ raise_exception('no') }}";
