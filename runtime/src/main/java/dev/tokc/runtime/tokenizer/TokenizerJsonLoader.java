@@ -1,5 +1,6 @@
 package dev.tokc.runtime.tokenizer;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -32,7 +33,14 @@ import java.util.regex.Pattern;
  * well-known names ({@code </s>}, {@code <|end_of_text|>}, {@code <|endoftext|>}, ...) give the EOS.
  */
 final class TokenizerJsonLoader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Field names are neither interned nor canonicalized: a vocabulary is an object with 150k distinct keys, and
+     * interning each of them was most of the parse time.
+     */
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .build());
     private static final List<String> KNOWN_BOS = List.of("<|begin_of_text|>", "<s>", "<bos>", "<|startoftext|>");
     private static final List<String> KNOWN_EOS =
             List.of("<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>");

@@ -34,8 +34,11 @@ public final class TokenizerBenchmark {
             long t1 = System.nanoTime();
             long c1 = cpuNanos();
             long loadThreadNanos = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - th0;
+            long th1 = java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
             int[] ids = tokenizer.encode(text, false);
             long t2 = System.nanoTime();
+            long firstEncodeThreadNanos =
+                    java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - th1;
             long bestEncode = Long.MAX_VALUE;
             long bestDecode = Long.MAX_VALUE;
             for (int r = 0; r < 5; r++) {
