@@ -20,10 +20,9 @@ public final class StreamingDecoder {
 
     private final Tokenizer tokenizer;
     private final boolean skipSpecial;
+    /** The decode window: up to {@link #CONTEXT} emitted tokens, then the ones not emitted yet. */
     private int[] ids;
     private int size;
-    /** Start of the decode window. */
-    private int prefixOffset;
     /** Tokens before this index have been emitted. */
     private int readOffset;
 
@@ -43,7 +42,6 @@ public final class StreamingDecoder {
         int keep = Math.min(context.length, CONTEXT);
         ids = Arrays.copyOf(Arrays.copyOfRange(context, context.length - keep, context.length), Math.max(16, keep * 2));
         size = keep;
-        prefixOffset = 0;
         readOffset = keep;
     }
 
@@ -53,8 +51,8 @@ public final class StreamingDecoder {
             ids = Arrays.copyOf(ids, size * 2);
         }
         ids[size++] = id;
-        String before = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecial);
-        String after = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecial);
+        String before = tokenizer.decode(Arrays.copyOf(ids, readOffset), skipSpecial);
+        String after = tokenizer.decode(Arrays.copyOf(ids, size), skipSpecial);
         if (after.length() <= before.length() || after.endsWith("\uFFFD")) {
             return "";
         }
@@ -65,8 +63,8 @@ public final class StreamingDecoder {
 
     /** The text of tokens still held back (an incomplete character decodes to U+FFFD); resets the window. */
     public String flush() {
-        String before = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecial);
-        String after = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecial);
+        String before = tokenizer.decode(Arrays.copyOf(ids, readOffset), skipSpecial);
+        String after = tokenizer.decode(Arrays.copyOf(ids, size), skipSpecial);
         compact(size);
         return after.length() > before.length() ? after.substring(before.length()) : "";
     }
@@ -74,12 +72,11 @@ public final class StreamingDecoder {
     /** Marks everything up to {@code read} as emitted and drops ids that fell out of the context window. */
     private void compact(int read) {
         readOffset = read;
-        int newPrefix = Math.max(0, readOffset - CONTEXT);
-        if (newPrefix > 0) {
-            System.arraycopy(ids, newPrefix, ids, 0, size - newPrefix);
-            size -= newPrefix;
-            readOffset -= newPrefix;
+        int drop = Math.max(0, readOffset - CONTEXT);
+        if (drop > 0) {
+            System.arraycopy(ids, drop, ids, 0, size - drop);
+            size -= drop;
+            readOffset -= drop;
         }
-        prefixOffset = 0;
     }
 }

@@ -26,6 +26,15 @@ class StreamingDecoderTest {
     }
 
     @Test
+    void byteFallbackRunIsHeldBackUntilTheCharacterIsComplete() throws Exception {
+        Tokenizer tokenizer = Tokenizers.load(java.nio.file.Path.of(StreamingDecoderTest.class
+                .getResource("sentencepiece-style-tokenizer.json").toURI()));
+        // ▁, <0x0A>, then the three bytes of €: nothing may come out between the first and the last of them.
+        List<String> deltas = stream(new StreamingDecoder(tokenizer, false), new int[] {7, 3, 4, 5, 6});
+        assertEquals(List.of("", "\n", "", "", "€", ""), deltas);
+    }
+
+    @Test
     void byteLevelEmojiSplitAcrossTokensIsHeldBackUntilComplete() {
         Tokenizer llama3 = SharedData.tokenizer("tokenizers/llama3");
         String text = "emoji 😀🚀👍🏽 family 👨‍👩‍👧 and 日本語のテキスト";
