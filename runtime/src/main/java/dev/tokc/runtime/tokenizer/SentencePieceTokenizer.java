@@ -29,7 +29,8 @@ import java.util.Map;
  *
  * <p>{@code encode(text, true)} prepends BOS only (as Llama 2 does). Decoding joins pieces, turns {@code ▁} into
  * spaces and drops the dummy-prefix space of the first piece; byte pieces are reassembled into UTF-8. Control and
- * unknown pieces are special. Only the BPE model type is supported (not Unigram).
+ * unknown pieces are special; when kept they decode to their piece text ({@code <s>}, {@code <unk>}) where the
+ * sentencepiece library would print nothing or {@code " ⁇ "}. Only the BPE model type is supported (not Unigram).
  */
 public final class SentencePieceTokenizer implements Tokenizer {
     private static final char SPACE = '\u2581';
