@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.Verifier;
 import dev.tokc.ir.testing.SharedData;
+import dev.tokc.ir.text.IrParser;
+import dev.tokc.ir.text.IrPrinter;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -53,6 +57,26 @@ class OnnxConformanceTest {
                         + KNOWN_FAILURES);
             }
         }));
+    }
+
+    /**
+     * What the importer makes of every case is valid IR: the verifier finds nothing and the text form round-trips
+     * ({@code parse(print(g))} is {@code g}). Cases whose import fails are the known failures' business.
+     */
+    @TestFactory
+    Stream<DynamicTest> everyImportedCaseVerifiesAndRoundTrips() {
+        Path root = SharedData.root().resolve("onnx-node-tests");
+        Assumptions.assumeTrue(Files.isDirectory(root), "../shared/onnx-node-tests not found; skipping");
+        Map<String, String> known = knownFailures();
+        return OnnxNodeTestCase.caseDirectories(root).stream()
+                .filter(dir -> !known.containsKey(dir.getFileName().toString()))
+                .map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+                    OnnxNodeTestCase c = OnnxNodeTestCase.load(dir);
+                    Graph g = OnnxConformance.importFor(c, c.dataSets().getFirst()).graph();
+                    assertEquals(List.of(), Verifier.verify(g));
+                    String text = IrPrinter.print(g);
+                    assertEquals(g, IrParser.parseGraph(text, c.name() + ".ir"), text);
+                }));
     }
 
     /** Case name to reason, from the resource: one {@code case_name: reason} per line, '#' comments. */
