@@ -12,8 +12,11 @@ public final class OpNames {
     private static final Map<Class<?>, String> NAMES = new ConcurrentHashMap<>();
     private static volatile Map<String, Class<? extends Op>> byName;
 
+    /** Names the snake_case rule gets wrong (acronyms in mixed case). */
+    private static final Map<String, String> IRREGULAR = Map.of("IsNaN", "is_nan");
+
     static String nameOf(Class<?> c) {
-        return NAMES.computeIfAbsent(c, k -> snake(k.getSimpleName()));
+        return NAMES.computeIfAbsent(c, k -> IRREGULAR.getOrDefault(k.getSimpleName(), snake(k.getSimpleName())));
     }
 
     /** camelCase or PascalCase to snake_case: {@code numKvHeads} -> {@code num_kv_heads}, {@code GatherND} -> {@code gather_nd}. */

@@ -1,0 +1,60 @@
+package dev.tokc.cli;
+
+import dev.tokc.frontend.LoadedModel;
+import dev.tokc.frontend.ModelLoader;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** {@code tokc inspect MODEL}: what a model is, how big, and what its imported IR is made of. */
+final class InspectCommand implements Command {
+    @Override
+    public String name() {
+        return "inspect";
+    }
+
+    @Override
+    public String summary() {
+        return "print a model's architecture, parameter count, dtypes, bytes and IR op histogram";
+    }
+
+    @Override
+    public String usage() {
+        return "MODEL";
+    }
+
+    @Override
+    public Options options() {
+        return new Options();
+    }
+
+    @Override
+    public int run(CommandLine cmd, Io io) throws Exception {
+        Path path = Args.single(cmd, "MODEL");
+        try (LoadedModel m = ModelLoader.load(path)) {
+            var out = io.out();
+            out.println("model:        " + m.source());
+            out.println("format:       " + m.format().name().toLowerCase());
+            out.println("architecture: " + m.architecture());
+            m.config().ifPresent(c -> {
+                out.printf("shape:        %d layers, hidden %d, %d heads (%d kv heads, head_dim %d), ffn %d, vocab %d%n",
+                        c.numLayers(), c.hiddenSize(), c.numHeads(), c.numKvHeads(), c.headDim(), c.intermediateSize(),
+                        c.vocabSize());
+            });
+            out.println("signature:    " + m.graph().inputs().stream().map(n -> "%" + n.name() + ": " + n.type()).toList()
+                    + " -> " + m.graph().outputs().stream().map(n -> n.type().toString()).toList());
+            out.printf("parameters:   %,d (%s)%n", m.parameterCount(), Format.bytes(m.weightBytes()));
+            out.print("dtypes:      ");
+            for (Map.Entry<String, Long> e : m.parametersByDType().entrySet()) {
+                out.printf(" %s %,d", e.getKey(), e.getValue());
+            }
+            out.println();
+            out.println("ir ops (" + m.graph().nodes().size() + " nodes):");
+            m.graph().opHistogram().entrySet().stream()
+                    .sorted((a, b) -> b.getValue() - a.getValue())
+                    .forEach(e -> out.printf("  %-20s %5d%n", e.getKey(), e.getValue()));
+        }
+        return 0;
+    }
+}

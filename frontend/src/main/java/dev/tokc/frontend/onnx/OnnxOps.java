@@ -1,0 +1,380 @@
+package dev.tokc.frontend.onnx;
+
+import dev.tokc.frontend.ModelFormatException;
+import dev.tokc.frontend.onnx.proto.NodeProto;
+import dev.tokc.ir.DType;
+import dev.tokc.ir.Dim;
+import dev.tokc.ir.GraphBuilder;
+import dev.tokc.ir.ModelOp;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.Op;
+import dev.tokc.ir.PrimitiveOp;
+import dev.tokc.ir.Shape;
+import dev.tokc.ir.SymbolicValues;
+import dev.tokc.ir.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The ONNX op table: one entry per ONNX op type (default domain), mapping a node to IR nodes with that op's
+ * semantics at the model's opset. Simple one-to-one ops are one line each; ops whose operands moved between
+ * attributes and inputs across opsets (Squeeze, ReduceMean, Split, Slice, ...) read both forms.
+ */
+final class OnnxOps {
+    private OnnxOps() {}
+
+    @FunctionalInterface
+    interface Mapper {
+        List<Node> map(OnnxImporter ctx, NodeProto node);
+    }
+
+    private static final Map<String, Mapper> TABLE = new HashMap<>();
+
+    private static void elementwise(String onnx, Supplier<Op> op) {
+        TABLE.put(onnx, (c, n) -> List.of(c.builder().op(op.get(), inputs(c, n))));
+    }
+
+    static {
+        // Elementwise, one IR op each (variadic Max/Min/Sum fold left).
+        elementwise("Add", PrimitiveOp.Add::new);
+        elementwise("Sub", PrimitiveOp.Sub::new);
+        elementwise("Mul", PrimitiveOp.Mul::new);
+        elementwise("Div", PrimitiveOp.Div::new);
+        elementwise("Pow", PrimitiveOp.Pow::new);
+        elementwise("And", PrimitiveOp.And::new);
+        elementwise("Or", PrimitiveOp.Or::new);
+        elementwise("Xor", PrimitiveOp.Xor::new);
+        elementwise("Equal", PrimitiveOp.Equal::new);
+        elementwise("Greater", PrimitiveOp.Greater::new);
+        elementwise("GreaterOrEqual", PrimitiveOp.GreaterOrEqual::new);
+        elementwise("Less", PrimitiveOp.Less::new);
+        elementwise("LessOrEqual", PrimitiveOp.LessOrEqual::new);
+        elementwise("Neg", PrimitiveOp.Neg::new);
+        elementwise("Abs", PrimitiveOp.Abs::new);
+        elementwise("Sign", PrimitiveOp.Sign::new);
+        elementwise("Relu", PrimitiveOp.Relu::new);
+        elementwise("Sqrt", PrimitiveOp.Sqrt::new);
+        elementwise("Reciprocal", PrimitiveOp.Reciprocal::new);
+        elementwise("Exp", PrimitiveOp.Exp::new);
+        elementwise("Log", PrimitiveOp.Log::new);
+        elementwise("Sin", PrimitiveOp.Sin::new);
+        elementwise("Cos", PrimitiveOp.Cos::new);
+        elementwise("Tanh", PrimitiveOp.Tanh::new);
+        elementwise("Sigmoid", PrimitiveOp.Sigmoid::new);
+        elementwise("Erf", PrimitiveOp.Erf::new);
+        elementwise("Floor", PrimitiveOp.Floor::new);
+        elementwise("Ceil", PrimitiveOp.Ceil::new);
+        elementwise("Round", PrimitiveOp.Round::new);
+        elementwise("Not", PrimitiveOp.Not::new);
+        elementwise("IsNaN", PrimitiveOp.IsNaN::new);
+        elementwise("Where", PrimitiveOp.Where::new);
+        elementwise("MatMul", PrimitiveOp.MatMul::new);
+        TABLE.put("Max", (c, n) -> List.of(foldLeft(c, n, PrimitiveOp.Max::new)));
+        TABLE.put("Min", (c, n) -> List.of(foldLeft(c, n, PrimitiveOp.Min::new)));
+        TABLE.put("Sum", (c, n) -> List.of(foldLeft(c, n, PrimitiveOp.Add::new)));
+        TABLE.put("Mod", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Mod(c.attrInt(n, "fmod", 0) != 0), inputs(c, n))));
+        TABLE.put("IsInf", (c, n) -> List.of(c.builder().op(new PrimitiveOp.IsInf(
+                c.attrInt(n, "detect_positive", 1) != 0, c.attrInt(n, "detect_negative", 1) != 0), inputs(c, n))));
+        TABLE.put("Identity", (c, n) -> List.of(c.requiredInput(n, 0)));
+        TABLE.put("Dropout", (c, n) -> List.of(c.requiredInput(n, 0))); // inference: identity (mask output unsupported)
+        TABLE.put("Cast", OnnxOps::cast);
+        TABLE.put("CastLike", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Cast(c.requiredInput(n, 1).dtype(),
+                c.attrInt(n, "saturate", 1) != 0), c.requiredInput(n, 0))));
+        TABLE.put("Gemm", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Gemm(c.attrFloat(n, "alpha", 1.0),
+                c.attrFloat(n, "beta", 1.0), c.attrInt(n, "transA", 0) != 0, c.attrInt(n, "transB", 0) != 0), inputs(c, n))));
+
+        // Reductions: axes are an attribute before opset 18 (13 for ReduceSum), an input after.
+        TABLE.put("ReduceMean", (c, n) -> reduce(c, n, 18, PrimitiveOp.ReduceMean::new));
+        TABLE.put("ReduceSum", (c, n) -> reduce(c, n, 13, PrimitiveOp.ReduceSum::new));
+        TABLE.put("ReduceMax", (c, n) -> reduce(c, n, 18, PrimitiveOp.ReduceMax::new));
+        TABLE.put("ReduceMin", (c, n) -> reduce(c, n, 18, PrimitiveOp.ReduceMin::new));
+        TABLE.put("Softmax", (c, n) -> softmax(c, n, false));
+        TABLE.put("LogSoftmax", (c, n) -> softmax(c, n, true));
+        TABLE.put("CumSum", (c, n) -> List.of(c.builder().op(new PrimitiveOp.CumSum(
+                c.constantInts(n, 1).orElseThrow()[0], c.attrInt(n, "exclusive", 0) != 0, c.attrInt(n, "reverse", 0) != 0),
+                c.requiredInput(n, 0))));
+
+        // Shapes and data movement.
+        TABLE.put("Shape", OnnxOps::shape);
+        TABLE.put("Reshape", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Reshape(c.attrInt(n, "allowzero", 0) != 0),
+                c.requiredInput(n, 0), c.requiredInput(n, 1))));
+        TABLE.put("Flatten", OnnxOps::flatten);
+        TABLE.put("Transpose", OnnxOps::transpose);
+        TABLE.put("Concat", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Concat(c.attrInt(n, "axis", 0)), inputs(c, n))));
+        TABLE.put("Split", OnnxOps::split);
+        TABLE.put("Slice", OnnxOps::slice);
+        TABLE.put("Gather", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Gather(c.attrInt(n, "axis", 0)), inputs(c, n))));
+        TABLE.put("GatherND", (c, n) -> List.of(c.builder().op(new PrimitiveOp.GatherND(c.attrInt(n, "batch_dims", 0)), inputs(c, n))));
+        TABLE.put("Expand", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Expand(), inputs(c, n))));
+        TABLE.put("Tile", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Tile(), inputs(c, n))));
+        TABLE.put("Squeeze", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Squeeze(axes(c, n, 13)), c.requiredInput(n, 0))));
+        TABLE.put("Unsqueeze", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Unsqueeze(axes(c, n, 13)), c.requiredInput(n, 0))));
+        TABLE.put("Range", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Range(), inputs(c, n))));
+        TABLE.put("ConstantOfShape", OnnxOps::constantOfShape);
+        TABLE.put("Trilu", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Trilu(c.attrInt(n, "upper", 1) != 0,
+                c.constantInts(n, 1).map(k -> k[0]).orElse(0L)), c.requiredInput(n, 0))));
+        TABLE.put("Constant", OnnxOps::constant);
+
+        // Ops that are model-level in the IR.
+        TABLE.put("LayerNormalization", OnnxOps::layerNorm);
+        TABLE.put("Gelu", (c, n) -> List.of(c.builder().op(new ModelOp.Gelu(c.attrString(n, "approximate", "none").equals("tanh")),
+                c.requiredInput(n, 0))));
+    }
+
+    static List<Node> map(OnnxImporter c, NodeProto n) {
+        String domain = OnnxModel.normalizeDomain(n.getDomain());
+        Mapper m = domain.isEmpty() ? TABLE.get(n.getOpType()) : null;
+        if (m == null) {
+            throw new ModelFormatException(c.where() + ": unsupported op " + (domain.isEmpty() ? "" : domain + ".")
+                    + n.getOpType() + " (tokc maps " + TABLE.size() + " ONNX ops; see docs/onnx-ops.md)");
+        }
+        return m.map(c, n);
+    }
+
+    /** The set of supported ONNX op types (default domain). */
+    static java.util.Set<String> supported() {
+        return java.util.Collections.unmodifiableSet(TABLE.keySet());
+    }
+
+    // ---- mappers that need more than one line ----
+
+    private static List<Node> inputs(OnnxImporter c, NodeProto n) {
+        List<Node> in = new ArrayList<>();
+        for (int i = 0; i < n.getInputCount(); i++) {
+            in.add(c.requiredInput(n, i));
+        }
+        return in;
+    }
+
+    private static Node foldLeft(OnnxImporter c, NodeProto n, Supplier<Op> op) {
+        List<Node> in = inputs(c, n);
+        Node acc = in.get(0);
+        for (int i = 1; i < in.size(); i++) {
+            acc = c.builder().op(op.get(), acc, in.get(i));
+        }
+        return acc;
+    }
+
+    private static List<Node> cast(OnnxImporter c, NodeProto n) {
+        DType to = OnnxImporter.irDType(OnnxDataType.fromCode((int) c.attrInt(n, "to", 0))
+                .orElseThrow(() -> new ModelFormatException(c.where() + ": attribute 'to' is not a known type")), c.where() + " 'to'");
+        return List.of(c.builder().op(new PrimitiveOp.Cast(to, c.attrInt(n, "saturate", 1) != 0), c.requiredInput(n, 0)));
+    }
+
+    interface ReduceFactory {
+        Op make(List<Long> axes, boolean keepDims);
+    }
+
+    private static List<Node> reduce(OnnxImporter c, NodeProto n, long axesAsInputSince, ReduceFactory f) {
+        List<Long> axes = c.opset() >= axesAsInputSince
+                ? c.constantInts(n, 1).map(OnnxOps::boxed).orElse(List.of())
+                : c.attrInts(n, "axes").orElse(List.of());
+        Node x = c.requiredInput(n, 0);
+        if (axes.isEmpty() && c.attrInt(n, "noop_with_empty_axes", 0) != 0) {
+            return List.of(x);
+        }
+        return List.of(c.builder().op(f.make(axes, c.attrInt(n, "keepdims", 1) != 0), x));
+    }
+
+    private static List<Node> softmax(OnnxImporter c, NodeProto n, boolean log) {
+        Node x = c.requiredInput(n, 0);
+        GraphBuilder b = c.builder();
+        long axis = c.attrInt(n, "axis", c.opset() >= 13 ? -1 : 1);
+        if (c.opset() >= 13 || x.rank() == 0) {
+            return List.of(b.op(log ? new PrimitiveOp.LogSoftmax(axis) : new PrimitiveOp.Softmax(axis), x));
+        }
+        // Before opset 13, softmax works on x coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])].
+        int ax = Shape.normalizeAxis(axis, x.rank());
+        Dim outer = new Shape(x.shape().dims().subList(0, ax)).numElementsDim();
+        Dim inner = new Shape(x.shape().dims().subList(ax, x.rank())).numElementsDim();
+        Node flat = b.op(new PrimitiveOp.Reshape(false), x, b.dims(outer, inner));
+        Node s = b.op(log ? new PrimitiveOp.LogSoftmax(1) : new PrimitiveOp.Softmax(1), flat);
+        return List.of(b.op(new PrimitiveOp.Reshape(false), s, b.op(new PrimitiveOp.ShapeOf(0, x.rank()), x)));
+    }
+
+    private static List<Node> shape(OnnxImporter c, NodeProto n) {
+        Node x = c.requiredInput(n, 0);
+        int r = x.rank();
+        long start = c.attrInt(n, "start", 0);
+        long end = c.attrInt(n, "end", r);
+        start = Math.clamp(start < 0 ? start + r : start, 0, r);
+        end = Math.clamp(end < 0 ? end + r : end, 0, r);
+        return List.of(c.builder().op(new PrimitiveOp.ShapeOf(start, Math.max(start, end)), x));
+    }
+
+    private static List<Node> flatten(OnnxImporter c, NodeProto n) {
+        Node x = c.requiredInput(n, 0);
+        int ax = (int) c.attrInt(n, "axis", 1);
+        ax = ax < 0 ? ax + x.rank() : ax;
+        Dim outer = new Shape(x.shape().dims().subList(0, ax)).numElementsDim();
+        Dim inner = new Shape(x.shape().dims().subList(ax, x.rank())).numElementsDim();
+        GraphBuilder b = c.builder();
+        return List.of(b.op(new PrimitiveOp.Reshape(false), x, b.dims(outer, inner)));
+    }
+
+    private static List<Node> transpose(OnnxImporter c, NodeProto n) {
+        Node x = c.requiredInput(n, 0);
+        List<Long> perm = c.attrInts(n, "perm").orElseGet(() -> {
+            List<Long> p = new ArrayList<>();
+            for (int i = x.rank() - 1; i >= 0; i--) {
+                p.add((long) i);
+            }
+            return p;
+        });
+        return List.of(c.builder().op(new PrimitiveOp.Transpose(perm), x));
+    }
+
+    /** Split becomes one Slice per output. Sizes from the 'split' input (opset 13+), attribute, or num_outputs. */
+    private static List<Node> split(OnnxImporter c, NodeProto n) {
+        Node x = c.requiredInput(n, 0);
+        long axis = c.attrInt(n, "axis", 0);
+        int ax = Shape.normalizeAxis(axis, x.rank());
+        int outputs = n.getOutputCount();
+        long[] sizes = c.opset() >= 13 ? c.constantInts(n, 1).orElse(null)
+                : c.attrInts(n, "split").map(l -> l.stream().mapToLong(Long::longValue).toArray()).orElse(null);
+        GraphBuilder b = c.builder();
+        List<Node> out = new ArrayList<>();
+        if (sizes != null) {
+            long start = 0;
+            for (long s : sizes) {
+                out.add(slice(b, x, ax, b.i64(start), b.i64(start + s)));
+                start += s;
+            }
+            return out;
+        }
+        // Equal parts (the last one smaller when not divisible, as opset 18 specifies).
+        Dim total = x.shape().dim(ax);
+        if (total.isConstant()) {
+            long chunk = Math.ceilDiv(total.value(), outputs);
+            for (int i = 0; i < outputs; i++) {
+                long s = Math.min(i * chunk, total.value());
+                out.add(slice(b, x, ax, b.i64(s), b.i64(Math.min(s + chunk, total.value()))));
+            }
+            return out;
+        }
+        Dim chunk = total.exactDiv(Dim.of(outputs)).orElseThrow(() -> new ModelFormatException(c.where()
+                + ": cannot split dim " + total + " into " + outputs + " equal parts"));
+        for (int i = 0; i < outputs; i++) {
+            out.add(slice(b, x, ax, b.dims(chunk.times(i)), b.dims(chunk.times(i + 1))));
+        }
+        return out;
+    }
+
+    private static Node slice(GraphBuilder b, Node x, int axis, Node start, Node end) {
+        return b.op(new PrimitiveOp.Slice(), x, start, end, b.i64(axis), b.i64(1));
+    }
+
+    /** Slice: starts/ends/axes/steps as inputs (opset 10+) or attributes; missing axes/steps get their defaults. */
+    private static List<Node> slice(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        Node x = c.requiredInput(n, 0);
+        Node starts;
+        Node ends;
+        Node axes;
+        Node steps;
+        if (c.opset() >= 10) {
+            starts = c.requiredInput(n, 1);
+            ends = c.requiredInput(n, 2);
+            axes = c.input(n, 3);
+            steps = c.input(n, 4);
+        } else {
+            starts = b.i64(longs(c.attrInts(n, "starts").orElseThrow()));
+            ends = b.i64(longs(c.attrInts(n, "ends").orElseThrow()));
+            axes = c.attrInts(n, "axes").map(a -> b.i64(longs(a))).orElse(null);
+            steps = null;
+        }
+        int count = (int) starts.shape().dim(0).value();
+        if (axes == null) {
+            long[] a = new long[count];
+            for (int i = 0; i < count; i++) {
+                a[i] = i;
+            }
+            axes = b.i64(a);
+        }
+        if (steps == null) {
+            long[] s = new long[count];
+            Arrays.fill(s, 1);
+            steps = b.i64(s);
+        }
+        return List.of(b.op(new PrimitiveOp.Slice(), x, toI64(b, starts), toI64(b, ends), toI64(b, axes), toI64(b, steps)));
+    }
+
+    private static Node toI64(GraphBuilder b, Node n) {
+        return n.dtype() == DType.I64 ? n : b.op(new PrimitiveOp.Cast(DType.I64, false), n);
+    }
+
+    private static List<Long> axes(OnnxImporter c, NodeProto n, long asInputSince) {
+        if (c.opset() >= asInputSince) {
+            return c.constantInts(n, 1).map(OnnxOps::boxed).orElse(List.of());
+        }
+        return c.attrInts(n, "axes").orElse(List.of());
+    }
+
+    private static List<Node> constantOfShape(OnnxImporter c, NodeProto n) {
+        Tensor value = c.attr(n, "value").isPresent() ? c.attrTensor(n, "value")
+                : Tensor.ofDoubles(DType.F32, new long[] {1}, new double[] {0});
+        return List.of(c.builder().op(new PrimitiveOp.ConstantOfShape(value.reshape(1)), c.requiredInput(n, 0)));
+    }
+
+    private static List<Node> constant(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        if (c.attr(n, "value").isPresent()) {
+            return List.of(b.constant(c.attrTensor(n, "value")));
+        }
+        var f = c.attr(n, "value_float");
+        if (f.isPresent()) {
+            return List.of(b.constant(Tensor.scalar(DType.F32, f.get().getF())));
+        }
+        var fs = c.attr(n, "value_floats");
+        if (fs.isPresent()) {
+            List<Float> l = fs.get().getFloatsList();
+            double[] d = new double[l.size()];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = l.get(i);
+            }
+            return List.of(b.constant(Tensor.ofDoubles(DType.F32, new long[] {d.length}, d)));
+        }
+        var i = c.attr(n, "value_int");
+        if (i.isPresent()) {
+            return List.of(b.constant(Tensor.scalar(DType.I64, i.get().getI())));
+        }
+        var is = c.attr(n, "value_ints");
+        if (is.isPresent()) {
+            return List.of(b.i64(longs(is.get().getIntsList())));
+        }
+        throw new ModelFormatException(c.where() + ": Constant needs one of value, value_float(s), value_int(s)"
+                + " (sparse and string constants are not supported)");
+    }
+
+    private static List<Node> layerNorm(OnnxImporter c, NodeProto n) {
+        List<Node> in = new ArrayList<>();
+        in.add(c.requiredInput(n, 0));
+        in.add(c.requiredInput(n, 1));
+        Node bias = c.input(n, 2);
+        if (bias != null) {
+            in.add(bias);
+        }
+        if (c.attrInt(n, "stash_type", 1) != 1) {
+            throw new ModelFormatException(c.where() + ": stash_type other than 1 (float) is not supported");
+        }
+        // Outputs 1 and 2 (Mean, InvStdDev) are training-only; the importer reports them if anything uses them.
+        return List.of(c.builder().op(new ModelOp.LayerNorm(c.attrFloat(n, "epsilon", 1e-5), c.attrInt(n, "axis", -1)), in));
+    }
+
+    private static List<Long> boxed(long[] a) {
+        List<Long> l = new ArrayList<>();
+        for (long x : a) {
+            l.add(x);
+        }
+        return l;
+    }
+
+    private static long[] longs(List<Long> l) {
+        return l.stream().mapToLong(Long::longValue).toArray();
+    }
+
+}
