@@ -23,6 +23,7 @@ import dev.tokc.ir.PrimitiveOp.Not;
 import dev.tokc.ir.PrimitiveOp.Or;
 import dev.tokc.ir.PrimitiveOp.Pow;
 import dev.tokc.ir.PrimitiveOp.Reshape;
+import dev.tokc.ir.PrimitiveOp.Slice;
 import dev.tokc.ir.PrimitiveOp.Squeeze;
 import dev.tokc.ir.PrimitiveOp.Sub;
 import dev.tokc.ir.PrimitiveOp.Transpose;
@@ -43,15 +44,16 @@ import java.util.Map;
  * {@code canonicalize}: algebraic identities as rewrite rules, run to a fixed point.
  *
  * <p><b>Rewrites</b> (one rule each, listed in {@link #ARITHMETIC}, {@link #LAYOUT} and {@link #CASTS}): neutral
- * elements ({@code x+0}, {@code x-0}, {@code x*1}, {@code x/1}, {@code x^1}), involutions ({@code -(-x)},
- * {@code !!x}), negation into subtraction ({@code x+(-y) -> x-y}), idempotent binaries ({@code max(x,x)}), a select
- * of one value, composition of reshapes and transposes, removal of identity reshape / expand / transpose / squeeze
- * / unsqueeze / cast / single-input concat, squeeze-unsqueeze round trips, and cast chains that go through a
- * lossless or same-width cast. Every identity removal requires the replacement to have exactly the node's type,
+ * elements ({@code x+0}, {@code x-0}, {@code x*1}, {@code x/1}, {@code x^1}), {@code x*-1 -> -x}, involutions
+ * ({@code -(-x)}, {@code !!x}), negation into subtraction ({@code x+(-y) -> x-y}, {@code -(x-y) -> y-x}),
+ * idempotent binaries ({@code max(x,x)}), selects of one value or on a constant condition, composition of reshapes
+ * and transposes, removal of identity reshape / expand / transpose / squeeze / unsqueeze / cast / whole-axis slice /
+ * single-input concat, squeeze-unsqueeze round trips, and cast chains that go through a lossless or same-width cast. Every identity removal requires the replacement to have exactly the node's type,
  * so an {@code x*1} that broadcasts {@code x} to a larger shape stays.
  *
- * <p><b>Floating point.</b> Every rule is exact in IEEE arithmetic except {@code x+0 -> x}, which maps
- * {@code -0.0 + 0.0 = +0.0} to {@code -0.0}: equal as numbers, different bits. No rule drops a NaN or reassociates.
+ * <p><b>Floating point.</b> Every rule is exact in IEEE arithmetic up to the sign of a zero result: {@code x+0 -> x}
+ * maps {@code -0.0 + 0.0 = +0.0} to {@code -0.0}, and {@code -(x-y) -> y-x} turns {@code -0.0} into {@code +0.0} when
+ * {@code x == y}; equal as numbers, different bits. No rule drops a NaN or reassociates.
  *
  * <p><b>Needs</b> nothing (a verified graph). <b>After</b>: no rule of this pass matches any node. Shape
  * operands that {@code shape-infer} resolved make more reshapes recognisable as identities.
@@ -67,15 +69,19 @@ public final class Canonicalize implements Pass {
             new Rule("mulOne", op(Mul.class, var("x"), constant(1)), m -> m.ifSameType(m.node("x"))),    // x*1 -> x
             new Rule("divOne", op(Div.class, var("x"), constant(1)), m -> m.ifSameType(m.node("x"))),    // x/1 -> x
             new Rule("powOne", op(Pow.class, var("x"), constant(1)), m -> m.ifSameType(m.node("x"))),    // x^1 -> x
+            new Rule("mulNegOne", op(Mul.class, var("x"), constant(-1)), m -> m.ifSameType(Node.of(new Neg(), m.node("x")))), // x*-1 -> -x
             new Rule("negNeg", op(Neg.class, op(Neg.class, var("x"))), m -> m.node("x")),                // -(-x) -> x
             new Rule("notNot", op(Not.class, op(Not.class, var("x"))), m -> m.node("x")),                // !!x -> x
             new Rule("addNeg", op(Add.class, var("x"), op(Neg.class, var("y"))), m -> Node.of(new Sub(), m.node("x"), m.node("y"))), // x+(-y) -> x-y
             new Rule("subNeg", op(Sub.class, var("x"), op(Neg.class, var("y"))), m -> Node.of(new Add(), m.node("x"), m.node("y"))), // x-(-y) -> x+y
+            new Rule("negSub", op(Neg.class, op(Sub.class, var("x"), var("y"))), m -> Node.of(new Sub(), m.node("y"), m.node("x"))), // -(x-y) -> y-x
             new Rule("maxSelf", op(Max.class, var("x"), var("x")), m -> m.node("x")),                    // max(x,x) -> x
             new Rule("minSelf", op(Min.class, var("x"), var("x")), m -> m.node("x")),                    // min(x,x) -> x
             new Rule("andSelf", op(And.class, var("x"), var("x")), m -> m.node("x")),                    // x&x -> x
             new Rule("orSelf", op(Or.class, var("x"), var("x")), m -> m.node("x")),                      // x|x -> x
-            new Rule("whereSame", op(Where.class, any(), var("x"), var("x")), m -> m.ifSameType(m.node("x")))); // c?x:x -> x
+            new Rule("whereSame", op(Where.class, any(), var("x"), var("x")), m -> m.ifSameType(m.node("x"))), // c?x:x -> x
+            new Rule("whereTrue", op(Where.class, constant(1), var("x"), any()), m -> m.ifSameType(m.node("x"))), // true?x:y -> x
+            new Rule("whereFalse", op(Where.class, constant(0), any(), var("y")), m -> m.ifSameType(m.node("y")))); // false?x:y -> y
 
     // ---- layout: reshape, transpose, expand, (un)squeeze, concat ----
     static final RuleSet LAYOUT = RuleSet.of(
@@ -88,6 +94,7 @@ public final class Canonicalize implements Pass {
             new Rule("unsqueezeNoop", op(Unsqueeze.class, var("x")).where(u -> u.axes().isEmpty()), m -> m.node("x")), // unsqueeze(x, []) -> x
             new Rule("squeezeUnsqueeze", op(Squeeze.class, op(Unsqueeze.class, var("x"))), m -> m.ifSameType(m.node("x"))), // squeeze(unsqueeze(x, a), a) -> x
             new Rule("unsqueezeSqueeze", op(Unsqueeze.class, op(Squeeze.class, var("x"))), m -> m.ifSameType(m.node("x"))), // unsqueeze(squeeze(x, a), a) -> x
+            new Rule("sliceWhole", op(Slice.class, var("x"), var("starts"), any(), any(), var("steps")), Canonicalize::wholeSlice), // x[0:n:1] -> x
             new Rule("concatSingle", op(Concat.class, var("x")), m -> m.node("x")));                              // concat(x) -> x
 
     // ---- casts ----
@@ -148,6 +155,24 @@ public final class Canonicalize implements Pass {
             }
         }
         return m.ifSameType(Node.of(outer, m.node("x"), m.node("s")));
+    }
+
+    /**
+     * A slice from 0 with step 1 on every sliced axis whose result has the input's type covers each axis whole.
+     * (Equal types alone are not enough: a reversing slice, step -1, has them too.)
+     */
+    private static Node wholeSlice(Match m) {
+        long[] starts = SymbolicValues.constants(m.node("starts")).orElse(null);
+        long[] steps = SymbolicValues.constants(m.node("steps")).orElse(null);
+        if (starts == null || steps == null) {
+            return null;
+        }
+        for (int i = 0; i < starts.length; i++) {
+            if (starts[i] != 0 || steps[i] != 1) {
+                return null;
+            }
+        }
+        return m.ifSameType(m.node("x"));
     }
 
     private static boolean isIdentity(List<Long> perm) {

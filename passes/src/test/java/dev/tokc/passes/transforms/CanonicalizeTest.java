@@ -38,6 +38,7 @@ import dev.tokc.ir.PrimitiveOp.Not;
 import dev.tokc.ir.PrimitiveOp.Or;
 import dev.tokc.ir.PrimitiveOp.Pow;
 import dev.tokc.ir.PrimitiveOp.Reshape;
+import dev.tokc.ir.PrimitiveOp.Slice;
 import dev.tokc.ir.PrimitiveOp.Squeeze;
 import dev.tokc.ir.PrimitiveOp.Sub;
 import dev.tokc.ir.PrimitiveOp.Transpose;
@@ -126,6 +127,49 @@ class CanonicalizeTest {
     @Test
     void powOne() {
         assertSame(x, canon(op(new Pow(), x, scalar(F32, 1))));
+    }
+
+    @Test
+    void mulNegOne() {
+        assertEquals(op(new Neg(), x), canon(op(new Mul(), scalar(F32, -1), x)));
+    }
+
+    @Test
+    void negSub() {
+        Node y = op(new Exp(), x);
+        assertEquals(op(new Sub(), y, x), canon(op(new Neg(), op(new Sub(), x, y))));
+    }
+
+    @Test
+    void whereOnAConstantCondition() {
+        Node y = op(new Exp(), x);
+        assertSame(x, canon(op(new Where(), fill(BOOL, 1, 4), x, y)));
+        assertSame(y, canon(op(new Where(), fill(BOOL, 0, 1, 1), x, y)));
+    }
+
+    @Test
+    void dontSelectOnAMixedCondition() {
+        Node c = Node.of(new dev.tokc.ir.SourceOp.Constant(dev.tokc.ir.Tensor.ofLongs(BOOL, new long[] {4}, new long[] {1, 0, 1, 0})));
+        Node n = op(new Where(), c, x, op(new Exp(), x));
+        assertSame(n, canon(n));
+    }
+
+    @Test
+    void sliceWhole() {
+        Node n = op(new Slice(), x, i64s(0), i64s(Integer.MAX_VALUE), i64s(0), i64s(1));
+        assertSame(x, canon(n));
+        Node x3 = param("x3", F32, 2, 3);
+        assertSame(x3, canon(List.of(x3), op(new Slice(), x3, i64s(0, 0), i64s(2, 3), i64s(0, 1), i64s(1, 1))));
+    }
+
+    @Test
+    void dontRemoveReversingOrPartialSlices() {
+        // Reversing the whole axis keeps the type but not the value.
+        Node rev = op(new Slice(), x, i64s(-1), i64s(Long.MIN_VALUE), i64s(1), i64s(-1));
+        assertEquals(x.type(), rev.type());
+        assertSame(rev, canon(rev));
+        Node head = op(new Slice(), x, i64s(0), i64s(2), i64s(1), i64s(1));
+        assertSame(head, canon(head));
     }
 
     @Test
