@@ -85,7 +85,7 @@ public final class Canonicalize implements Pass {
 
     // ---- layout: reshape, transpose, expand, (un)squeeze, concat ----
     static final RuleSet LAYOUT = RuleSet.of(
-            new Rule("reshapeReshape", op(Reshape.class, op(Reshape.class, var("x"), any()), var("s")).as("r"), Canonicalize::reshapeOfReshape), // reshape(reshape(x, s1), s2) -> reshape(x, s2)
+            new Rule("reshapeReshape", op(Reshape.class, op(Reshape.class, var("x"), any()), var("s")), Canonicalize::reshapeOfReshape), // reshape(reshape(x, s1), s2) -> reshape(x, s2)
             new Rule("reshapeIdentity", op(Reshape.class, var("x"), any()), m -> m.ifSameType(m.node("x"))),     // reshape(x, shape(x)) -> x
             new Rule("expandIdentity", op(Expand.class, var("x"), any()), m -> m.ifSameType(m.node("x"))),       // expand(x, shape(x)) -> x
             new Rule("transposeIdentity", op(Transpose.class, var("x")).where(t -> isIdentity(t.perm())), m -> m.node("x")), // transpose(x, [0,1,..]) -> x
@@ -101,7 +101,7 @@ public final class Canonicalize implements Pass {
     static final RuleSet CASTS = RuleSet.of(
             new Rule("castIdentity", op(Cast.class, var("x")).when(n -> n.type().equals(n.input(0).type())), m -> m.node("x")), // cast(x: T, T) -> x
             new Rule("castRoundTrip", op(Cast.class, op(Cast.class, var("x")).as("c1")).when(Canonicalize::sameWidthIntegerRoundTrip), m -> m.node("x")), // cast(cast(x: i32, u32), i32) -> x
-            new Rule("castAfterLossless", op(Cast.class, op(Cast.class, var("x")).as("c1")).as("c2"), Canonicalize::skipLosslessCast)); // cast(cast(x: f16, f32), T) -> cast(x, T)
+            new Rule("castAfterLossless", op(Cast.class, op(Cast.class, var("x")).as("c1")), Canonicalize::skipLosslessCast)); // cast(cast(x: f16, f32), T) -> cast(x, T)
 
     static final RuleSet ALL = ARITHMETIC.plus(LAYOUT).plus(CASTS);
 
