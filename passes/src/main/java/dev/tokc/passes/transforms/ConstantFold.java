@@ -1,17 +1,19 @@
 package dev.tokc.passes.transforms;
 
 import dev.tokc.ir.Graph;
+import dev.tokc.ir.IrException;
 import dev.tokc.ir.Node;
-import dev.tokc.ir.Shape;
 import dev.tokc.ir.SourceOp;
-import dev.tokc.ir.SymbolicValues;
 import dev.tokc.ir.TargetOp;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.TensorType;
+import dev.tokc.ir.interp.Interpreter;
+import dev.tokc.ir.interp.WeightSource;
 import dev.tokc.passes.Pass;
 import dev.tokc.passes.PassContext;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -24,10 +26,9 @@ import java.util.Optional;
  * folded constant keeps the node's name. Never folds {@code weight}s (they are not constants: their data lives
  * outside the graph), parameters, or target ops (collectives and KV-cache writes have effects beyond their value).
  *
- * <p><b>Evaluation</b> goes through an {@link Evaluator}. The default evaluates integer and bool vectors and
- * scalars of up to 64 elements with {@link SymbolicValues}, the same evaluator type inference uses for shape
- * arithmetic (Add/Sub/Mul/Div, Concat, Gather, Slice, Cast, Range, Where, Equal, ...); nodes it cannot evaluate are
- * left alone and counted.
+ * <p><b>Evaluation</b> goes through an {@link Evaluator}; the default is the reference interpreter
+ * ({@link #INTERPRETER}), so a folded value is by definition what the graph would have computed. Nodes it cannot
+ * evaluate (an out-of-range index, an integer division by zero) are left alone and counted.
  *
  * <p><b>Needs</b> nothing. <b>After</b>: no foldable node (under the limits) has only constant inputs.
  *
@@ -51,21 +52,25 @@ public final class ConstantFold implements Pass {
         }
     }
 
-    /** Integer/bool vectors and scalars through the IR's symbolic shape evaluator. */
-    public static final Evaluator SHAPE_ARITHMETIC = (n, in) -> {
-        if (n.type().isQuantized() || !(n.dtype().isInteger() || n.dtype().isBool()) || n.rank() > 1
-                || !n.shape().isStatic()) {
+    /**
+     * The reference interpreter on a one-node graph: every op with its exact IR semantics (and the same rounding to
+     * the dtype that execution would do). A node the interpreter rejects (an index out of range, a division by an
+     * integer zero) is left for run time to report, not folded.
+     */
+    public static final Evaluator INTERPRETER = (n, in) -> {
+        try {
+            Graph single = new Graph("fold", List.of(), List.of(n));
+            return Optional.of(Interpreter.run(single, Map.of(), WeightSource.none()).getFirst());
+        } catch (IrException | ArithmeticException | IllegalArgumentException e) {
             return Optional.empty();
         }
-        return SymbolicValues.constants(n).filter(v -> v.length == n.shape().numElements())
-                .map(v -> Tensor.ofLongs(n.dtype(), staticShape(n.shape()), v));
     };
 
     private final int maxElements;
     private final Evaluator evaluator;
 
     public ConstantFold() {
-        this(DEFAULT_MAX_ELEMENTS, SHAPE_ARITHMETIC);
+        this(DEFAULT_MAX_ELEMENTS, INTERPRETER);
     }
 
     public ConstantFold(int maxElements, Evaluator evaluator) {
@@ -131,13 +136,5 @@ public final class ConstantFold implements Pass {
                     Tensor.vector(n.dtype(), d.dims().stream().mapToLong(dim -> dim.value()).toArray());
             default -> null;
         };
-    }
-
-    static long[] staticShape(Shape s) {
-        long[] out = new long[s.rank()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = s.dim(i).value();
-        }
-        return out;
     }
 }

@@ -68,6 +68,24 @@ class ConstantFoldTest {
     }
 
     @Test
+    void foldsFloatMathRoundedToTheDtype() {
+        // exp(1) in f32 is the f32 nearest e, not the double.
+        Node n = named("e", new Exp(), scalar(F32, 1));
+        Graph out = fold(graph(List.of(x), n), new PassContext("constant-fold"));
+        assertEquals(new SourceOp.Constant(Tensor.scalar(F32, (float) Math.E)), out.outputs().getFirst().op());
+    }
+
+    @Test
+    void dontFoldWhatTheInterpreterRejects() {
+        // An integer division by zero is reported at run time, not folded (nor thrown by the compiler).
+        Node n = op(new dev.tokc.ir.PrimitiveOp.Div(), i64s(1), i64s(0));
+        PassContext ctx = new PassContext("constant-fold");
+        Graph g = graph(List.of(x), n);
+        assertSame(g, fold(g, ctx));
+        assertEquals(1, ctx.get("unevaluated"));
+    }
+
+    @Test
     void dontFoldWeights() {
         Node w = weight("w", I64, 2);
         Node n = op(new Add(), w, i64s(1, 1));
