@@ -3,6 +3,7 @@ package dev.tokc.passes;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.IrException;
 import dev.tokc.ir.Verifier;
+import dev.tokc.ir.text.IrPrinter;
 import dev.tokc.passes.rewrite.RewriteDriver;
 import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
@@ -24,8 +25,8 @@ import java.util.function.Function;
  * which passes run and why in that order.
  *
  * <p>Options (each returns a new pipeline): {@link #verifyEach} runs {@link Verifier} on the input and after every
- * pass and names the pass that broke the graph; {@link #dumpAfter} hands the printed IR after a pass (or after a
- * whole phase) to a sink, through the printer set by {@link #withPrinter}; {@link #failOnNonConvergence} makes
+ * pass and names the pass that broke the graph; {@link #dumpAfter} hands the IR text after a pass (or after a
+ * whole phase) to a sink; {@link #failOnNonConvergence} makes
  * rule-based passes throw instead of giving up when their rules do not reach a fixed point (tests turn it on).
  */
 public final class Pipeline {
@@ -91,7 +92,7 @@ public final class Pipeline {
     }
 
     public static Pipeline of(Phase... phases) {
-        return new Pipeline(List.of(phases), false, false, null, Map.of());
+        return new Pipeline(List.of(phases), false, false, IrPrinter::print, Map.of());
     }
 
     /** A one-phase pipeline, what {@code tokc ir-opt --passes=a,b,c} runs. */
@@ -136,7 +137,7 @@ public final class Pipeline {
         return new Pipeline(phases, verifyEach, on, printer, dumps);
     }
 
-    /** The text printer used for dumps (the IR text form's printer). */
+    /** The printer used for dumps; the IR text form ({@link IrPrinter}) unless replaced. */
     public Pipeline withPrinter(Function<Graph, String> irPrinter) {
         return new Pipeline(phases, verifyEach, failOnNonConvergence, Objects.requireNonNull(irPrinter), dumps);
     }
@@ -160,9 +161,6 @@ public final class Pipeline {
     }
 
     public Result run(Graph input) {
-        if (!dumps.isEmpty() && printer == null) {
-            throw new IllegalStateException("--dump-after needs an IR printer: call withPrinter first");
-        }
         RewriteDriver.Options rw = failOnNonConvergence ? RewriteDriver.Options.STRICT : RewriteDriver.Options.DEFAULT;
         if (verifyEach) {
             verify(input, "on the pipeline's input");

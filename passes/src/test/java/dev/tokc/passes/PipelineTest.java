@@ -94,9 +94,16 @@ class PipelineTest {
     }
 
     @Test
-    void dumpAfterNeedsAPrinter() {
-        Pipeline p = Pipeline.standard().dumpAfter("cse", s -> {});
-        assertThrows(IllegalStateException.class, () -> p.run(graph(List.of(x), op(new Exp(), x))));
+    void dumpsUseTheTextFormByDefault() {
+        List<String> dumps = new ArrayList<>();
+        Pipeline.standard().dumpAfter("dce", dumps::add).run(graph("d", List.of(x), named("y", new Exp(), x)));
+        assertEquals("""
+                // -----// IR dump after pass dce //----- //
+                graph @d(%x: f32[batch, seq, 8]) -> (f32[batch, seq, 8]) {
+                  %y = exp(%x) : f32[batch, seq, 8]
+                  return %y
+                }
+                """, dumps.getFirst());
     }
 
     @Test
