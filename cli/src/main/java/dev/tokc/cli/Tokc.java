@@ -23,7 +23,7 @@ public final class Tokc {
 
     /** Every subcommand, in the order {@code tokc --help} lists them. */
     static List<Command> commands() {
-        return List.of(new InspectCommand(), new LogitsCommand(), new SynthCommand());
+        return List.of(new InspectCommand(), new LogitsCommand(), new SynthCommand(), new TokenizeCommand());
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
