@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -32,8 +31,7 @@ import org.junit.jupiter.api.TestFactory;
  * A failure names the file, the case's first line and the graph.
  */
 class GoldenPassTests {
-    static final java.util.regex.Pattern IR_OPT =
-            java.util.regex.Pattern.compile("^\\s*tokc ir-opt %s\\s+--passes[= ](\\S+)\\s*$");
+    static final String IR_OPT = "tokc ir-opt %s";
 
     static Path root() {
         try {
@@ -69,13 +67,7 @@ class GoldenPassTests {
         if (c.runLines().size() != 1) {
             fail(where + ": expected exactly one RUN line, got " + c.runLines().size());
         }
-        String command = c.runLines().getFirst().command();
-        Matcher m = IR_OPT.matcher(command);
-        if (!m.matches()) {
-            fail(where + ": unsupported RUN line '" + command.strip() + "'; expected 'tokc ir-opt %s --passes=a,b'");
-        }
-        Pipeline pipeline = Pipeline.parse(m.group(1), PassRegistry.standard())
-                .verifyEach(true).failOnNonConvergence(true);
+        Pipeline pipeline = pipelineOf(c.runLines().getFirst().command(), where);
         List<Graph> inputs = IrParser.parse(c.input(), fileName);
         assertFalse(inputs.isEmpty(), where + ": the case has no graph");
         List<Graph> outputs = new ArrayList<>();
@@ -93,6 +85,39 @@ class GoldenPassTests {
         }
         assertEquals(outputs, IrParser.parse(printed, fileName + " (printed)"),
                 where + ": the printed pass output does not parse back to the same graph\n" + printed);
+    }
+
+    /**
+     * The pipeline of a {@code tokc ir-opt %s [--passes=a,b | --passes a,b] [--verify-each]} command: the named
+     * passes, or the standard pipeline without {@code --passes}. Tests always verify after each pass and fail on
+     * non-convergence.
+     */
+    static Pipeline pipelineOf(String command, String where) {
+        String cmd = command.strip();
+        if (!cmd.startsWith(IR_OPT)) {
+            fail(where + ": unsupported RUN line '" + cmd + "'; expected '" + IR_OPT + " [--passes=a,b] [--verify-each]'");
+        }
+        List<String> args = new ArrayList<>(List.of(cmd.substring(IR_OPT.length()).strip().split("\\s+")));
+        args.removeIf(String::isEmpty);
+        Pipeline pipeline = Pipeline.standard();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.startsWith("--passes=")) {
+                pipeline = Pipeline.parse(a.substring("--passes=".length()), PassRegistry.standard());
+            } else if (a.equals("--passes") && i + 1 < args.size()) {
+                pipeline = Pipeline.parse(args.get(++i), PassRegistry.standard());
+            } else if (!a.equals("--verify-each")) {
+                fail(where + ": unsupported option '" + a + "' in RUN line '" + cmd + "'");
+            }
+        }
+        return pipeline.verifyEach(true).failOnNonConvergence(true);
+    }
+
+    @Test
+    void runLinesNameThePipeline() {
+        assertEquals(List.of("cse", "dce"), pipelineOf("tokc ir-opt %s --passes=cse,dce", "t").passNames());
+        assertEquals(List.of("cse"), pipelineOf(" tokc ir-opt %s --verify-each --passes cse", "t").passNames());
+        assertEquals(Pipeline.standard().passNames(), pipelineOf("tokc ir-opt %s", "t").passNames());
     }
 
     @Test
