@@ -9,6 +9,7 @@ import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.Node;
+import dev.tokc.ir.Shape;
 import dev.tokc.ir.PrimitiveOp.Add;
 import dev.tokc.ir.PrimitiveOp.And;
 import dev.tokc.ir.PrimitiveOp.Cast;
@@ -46,9 +47,9 @@ import java.util.Map;
  * <p><b>Rewrites</b> (one rule each, listed in {@link #ARITHMETIC}, {@link #LAYOUT} and {@link #CASTS}): neutral
  * elements ({@code x+0}, {@code x-0}, {@code x*1}, {@code x/1}, {@code x^1}), {@code x*-1 -> -x}, involutions
  * ({@code -(-x)}, {@code !!x}), negation into subtraction ({@code x+(-y) -> x-y}, {@code -(x-y) -> y-x}),
- * idempotent binaries ({@code max(x,x)}), selects of one value or on a constant condition, composition of reshapes
+ * idempotent binaries ({@code max(x,x)}), boolean identities ({@code x&true}, {@code x|false}), selects of one value or on a constant condition, composition of reshapes
  * and transposes, removal of identity reshape / expand / transpose / squeeze / unsqueeze / cast / whole-axis slice /
- * single-input concat, squeeze-unsqueeze round trips, and cast chains that go through a lossless or same-width cast. Every identity removal requires the replacement to have exactly the node's type,
+ * single-input concat, squeeze-unsqueeze round trips, composition of unsqueezes, and cast chains that go through a lossless or same-width cast. Every identity removal requires the replacement to have exactly the node's type,
  * so an {@code x*1} that broadcasts {@code x} to a larger shape stays.
  *
  * <p><b>Floating point.</b> Every rule is exact in IEEE arithmetic up to the sign of a zero result: {@code x+0 -> x}
@@ -79,6 +80,8 @@ public final class Canonicalize implements Pass {
             new Rule("minSelf", op(Min.class, var("x"), var("x")), m -> m.node("x")),                    // min(x,x) -> x
             new Rule("andSelf", op(And.class, var("x"), var("x")), m -> m.node("x")),                    // x&x -> x
             new Rule("orSelf", op(Or.class, var("x"), var("x")), m -> m.node("x")),                      // x|x -> x
+            new Rule("andTrue", op(And.class, var("x"), constant(1)), m -> m.ifSameType(m.node("x"))),   // x&true -> x
+            new Rule("orFalse", op(Or.class, var("x"), constant(0)), m -> m.ifSameType(m.node("x"))),    // x|false -> x
             new Rule("whereSame", op(Where.class, any(), var("x"), var("x")), m -> m.ifSameType(m.node("x"))), // c?x:x -> x
             new Rule("whereTrue", op(Where.class, constant(1), var("x"), any()), m -> m.ifSameType(m.node("x"))), // true?x:y -> x
             new Rule("whereFalse", op(Where.class, constant(0), any(), var("y")), m -> m.ifSameType(m.node("y")))); // false?x:y -> y
@@ -94,6 +97,7 @@ public final class Canonicalize implements Pass {
             new Rule("unsqueezeNoop", op(Unsqueeze.class, var("x")).where(u -> u.axes().isEmpty()), m -> m.node("x")), // unsqueeze(x, []) -> x
             new Rule("squeezeUnsqueeze", op(Squeeze.class, op(Unsqueeze.class, var("x"))), m -> m.ifSameType(m.node("x"))), // squeeze(unsqueeze(x, a), a) -> x
             new Rule("unsqueezeSqueeze", op(Unsqueeze.class, op(Squeeze.class, var("x"))), m -> m.ifSameType(m.node("x"))), // unsqueeze(squeeze(x, a), a) -> x
+            new Rule("unsqueezeUnsqueeze", op(Unsqueeze.class, op(Unsqueeze.class, var("x")).as("u1")), Canonicalize::composeUnsqueezes), // unsqueeze(unsqueeze(x, a), b) -> unsqueeze(x, a+b)
             new Rule("sliceWhole", op(Slice.class, var("x"), var("starts"), any(), any(), var("steps")), Canonicalize::wholeSlice), // x[0:n:1] -> x
             new Rule("concatSingle", op(Concat.class, var("x")), m -> m.node("x")));                              // concat(x) -> x
 
@@ -193,6 +197,32 @@ public final class Canonicalize implements Pass {
             composed.add(p.get((int) qi));
         }
         return Node.of(new Transpose(composed), m.node("x"));
+    }
+
+    /**
+     * unsqueeze(unsqueeze(x, a), b) -> unsqueeze(x, c), c in final positions: the outer op inserts at b, and the
+     * remaining final positions are the inner result's dims in order, so the inner insertions land on those of
+     * them that a marks.
+     */
+    private static Node composeUnsqueezes(Match m) {
+        Node x = m.node("x");
+        List<Long> a = m.op("u1", Unsqueeze.class).axes();
+        List<Long> b = m.rootOp(Unsqueeze.class).axes();
+        int middle = x.rank() + a.size();
+        int last = middle + b.size();
+        boolean[] outer = new boolean[last];
+        b.forEach(ax -> outer[Shape.normalizeAxis(ax, last)] = true);
+        boolean[] inner = new boolean[middle];
+        a.forEach(ax -> inner[Shape.normalizeAxis(ax, middle)] = true);
+        List<Long> axes = new ArrayList<>();
+        for (int i = 0, j = 0; i < last; i++) {
+            if (outer[i]) {
+                axes.add((long) i);
+            } else if (inner[j++]) { // final position i holds dim j of the inner result
+                axes.add((long) i);
+            }
+        }
+        return m.ifSameType(Node.of(new Unsqueeze(axes), x));
     }
 
     /** x: S -> T -> S with S and T integers of one width: two's-complement wrapping both ways is the identity. */

@@ -304,6 +304,32 @@ class CanonicalizeTest {
     }
 
     @Test
+    void unsqueezeUnsqueeze() {
+        // [batch, 4] -> [1, batch, 4] -> [1, batch, 4, 1]
+        assertEquals(op(new Unsqueeze(List.of(0L, 3L)), x),
+                canon(op(new Unsqueeze(List.of(-1L)), op(new Unsqueeze(List.of(0L)), x))));
+        // [batch, 4] -> [batch, 1, 4] -> [1, batch, 1, 4]: the inner axis moves right by the outer insertion.
+        assertEquals(op(new Unsqueeze(List.of(0L, 2L)), x),
+                canon(op(new Unsqueeze(List.of(0L)), op(new Unsqueeze(List.of(1L)), x))));
+        // Three in a row compose to one.
+        Node s = param("s", I64, "seq");
+        Node three = op(new Unsqueeze(List.of(3L)), op(new Unsqueeze(List.of(1L)), op(new Unsqueeze(List.of(0L)), s)));
+        assertEquals(op(new Unsqueeze(List.of(0L, 1L, 3L)), s), canon(List.of(s), three));
+    }
+
+    @Test
+    void booleanIdentities() {
+        assertSame(b, canon(op(new And(), Node.of(new dev.tokc.ir.SourceOp.Constant(dev.tokc.ir.Tensor.scalar(BOOL, 1))), b)));
+        assertSame(b, canon(op(new Or(), b, fill(BOOL, 0, 4))));
+    }
+
+    @Test
+    void dontDropAndFalse() {
+        Node n = op(new And(), b, fill(BOOL, 0, 4));
+        assertSame(n, canon(n));
+    }
+
+    @Test
     void concatSingle() {
         assertSame(x, canon(op(new Concat(0), x)));
     }
