@@ -12,6 +12,23 @@ final class AttentionChecks {
         }
     }
 
+    /** A bool or q-typed additive mask that broadcasts to [b, h, s, t] without enlarging it. */
+    static void mask(Node mask, Node q, Node k) {
+        if (!mask.dtype().isBool() && mask.dtype() != q.dtype()) {
+            throw new IrException("mask must be bool or " + q.dtype() + " like q, got " + mask.type());
+        }
+        Shape scores = Shape.of(q.shape().dim(0), q.shape().dim(2), q.shape().dim(1), k.shape().dim(1));
+        Shape b;
+        try {
+            b = Shape.broadcast(scores, mask.shape());
+        } catch (IllegalArgumentException e) {
+            throw new IrException("mask " + mask.shape() + " does not broadcast to the scores " + scores);
+        }
+        if (b.rank() != 4) {
+            throw new IrException("mask " + mask.shape() + " has more dims than the scores " + scores);
+        }
+    }
+
     /** q [b, s, h, d], k/v [b, t, kvh, d] -> [b, s, h, d]. */
     static TensorType check(List<Node> qkv, int numHeads, int numKvHeads) {
         Node q = qkv.get(0);

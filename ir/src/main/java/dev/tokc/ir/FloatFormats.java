@@ -50,8 +50,9 @@ public final class FloatFormats {
         double a = Math.abs(v);
         int sign = (Double.doubleToRawLongBits(v) < 0) ? 0x80 : 0;
         if (Double.isInfinite(v) || a > E4M3_MAX) {
-            // Values that round to <= 448 are kept; beyond the rounding midpoint (464) they overflow.
-            if (!Double.isInfinite(v) && a < 464.0) {
+            // Values that round to <= 448 are kept: up to the midpoint 464 with it, which rounds to even, and 448
+            // (S.1111.110) is the even neighbour of the NaN pattern S.1111.111. Beyond, they overflow.
+            if (!Double.isInfinite(v) && a <= 464.0) {
                 return sign | 0x7E;
             }
             return saturate ? sign | 0x7E : sign | 0x7F;

@@ -49,24 +49,44 @@ public sealed interface ModelOp extends Op {
     }
 
     /**
-     * Rotary position embedding. Inputs: x {@code [batch, seq, heads, head_dim]}, positions i64 {@code [batch, seq]},
-     * inverse frequencies f32 {@code [rotary_dim / 2]}. Angle {@code a = pos * inv_freq[i]} (computed in f32, as
-     * Hugging Face does); the first {@code rotary_dim} dims rotate, the rest pass through. {@code interleaved}:
-     * pairs are (2i, 2i+1) (GPT-J style); otherwise (i, i + rotary_dim/2) (NeoX/Llama "rotate_half").
+     * Rotary position embedding of x {@code [batch, seq, heads, head_dim]} at positions i64 {@code [batch, seq]}, in
+     * one of two forms that differ only in where the angles come from:
+     * <ul>
+     *   <li>3 inputs (x, positions, inv_freq f32 {@code [rotary_dim / 2]}): angle {@code a = pos * inv_freq[i]}
+     *       (computed in f32, as Hugging Face does), {@code cos(a)} and {@code sin(a)};</li>
+     *   <li>4 inputs (x, positions, cos_cache, sin_cache, both {@code [max_pos, rotary_dim / 2]} of x's dtype): the
+     *       cos and sin of pair i are {@code cos_cache[pos, i]} and {@code sin_cache[pos, i]} (ONNX
+     *       RotaryEmbedding's precomputed tables).</li>
+     * </ul>
+     * The first {@code rotary_dim} dims of each head rotate, the rest pass through. {@code interleaved}: pairs are
+     * (2i, 2i+1) (GPT-J style); otherwise (i, i + rotary_dim/2) (NeoX/Llama "rotate_half"). Pair (x1, x2) becomes
+     * {@code (x1 cos - x2 sin, x2 cos + x1 sin)}.
      */
     record Rope(boolean interleaved) implements ModelOp {
         @Override
         public TensorType inferType(List<Node> in) {
-            Infer.arity(in, 3);
+            Infer.arity(in, 3, 4);
             Node x = in.get(0);
             Infer.requireFloat(x, "x");
             Infer.requireRank(x, 4, "x [batch, seq, heads, head_dim]");
             Infer.requireInteger(in.get(1), "positions");
             Infer.requireRank(in.get(1), 2, "positions [batch, seq]");
             Infer.requireDimEqual(in.get(1).shape().dim(1), x.shape().dim(1), "positions seq != x seq");
-            Infer.requireRank(in.get(2), 1, "inv_freq");
-            Infer.requireFloat(in.get(2), "inv_freq");
-            Dim half = in.get(2).shape().dim(0);
+            Dim half;
+            if (in.size() == 3) {
+                Infer.requireRank(in.get(2), 1, "inv_freq");
+                Infer.requireFloat(in.get(2), "inv_freq");
+                half = in.get(2).shape().dim(0);
+            } else {
+                Infer.requireRank(in.get(2), 2, "cos_cache [max_pos, rotary_dim / 2]");
+                Infer.requireFloat(in.get(2), "cos_cache");
+                Infer.sameDType(in.subList(2, 4));
+                if (!in.get(2).shape().equals(in.get(3).shape())) {
+                    throw new IrException("cos_cache " + in.get(2).shape() + " and sin_cache " + in.get(3).shape()
+                            + " differ");
+                }
+                half = in.get(2).shape().dim(1);
+            }
             Dim hd = x.shape().dim(3);
             if (half.isConstant() && hd.isConstant() && 2 * half.value() > hd.value()) {
                 throw new IrException("rotary dim " + 2 * half.value() + " exceeds head_dim " + hd.value());
@@ -76,12 +96,23 @@ public sealed interface ModelOp extends Op {
     }
 
     /**
-     * Scaled dot-product attention. Inputs: q {@code [batch, seq, heads, head_dim]}, k and v
-     * {@code [batch, kv_seq, kv_heads, head_dim]}, optional additive mask broadcastable to
-     * {@code [batch, heads, seq, kv_seq]}. Query head h reads kv head {@code h / (heads / kv_heads)} (GQA, no
-     * repeat_kv). {@code causal}: query i sees keys j <= i + (kv_seq - seq). {@code softcap} > 0 applies
-     * {@code softcap * tanh(s / softcap)} to the scores; {@code slidingWindow} > 0 also hides keys older than the
-     * window. Output {@code [batch, seq, heads, head_dim]}.
+     * Scaled dot-product attention. Inputs: q {@code [batch, seq, heads, head_dim]}, k {@code [batch, kv_seq,
+     * kv_heads, head_dim]}, v {@code [batch, kv_seq, kv_heads, v_head_dim]}, optional mask broadcastable to
+     * {@code [batch, heads, seq, kv_seq]}: bool (true: the key may be attended) or additive, of q's dtype. Query head
+     * h reads kv head {@code h / (heads / kv_heads)} (GQA, no repeat_kv). For each query row:
+     * <ol>
+     *   <li>{@code s_j = q . k_j * scale} ({@code scale} 0 means {@code 1 / sqrt(head_dim)});</li>
+     *   <li>{@code softcap} > 0: {@code s_j = softcap * tanh(s_j / softcap)};</li>
+     *   <li>the mask: an additive one is added, a bool one hides the keys where it is false;</li>
+     *   <li>{@code causal} hides keys {@code j > i + (kv_seq - seq)}: the queries are the last {@code seq} of the
+     *       {@code kv_seq} positions, as in self-attention over a cache of past plus current tokens
+     *       ({@code slidingWindow} > 0 also hides keys with {@code i + (kv_seq - seq) - j >= slidingWindow});
+     *       importers express any other alignment (ONNX's, when K adds a different number of keys than there are
+     *       queries, or per-row lengths) as a bool mask instead;</li>
+     *   <li>softmax over the visible keys, then the weighted sum of v. A row with no visible key, or whose scores
+     *       are all -inf, is zero (not NaN), as paged and flash kernels produce and ONNX specifies.</li>
+     * </ol>
+     * Output {@code [batch, seq, heads, v_head_dim]}.
      */
     record Attention(int numHeads, int numKvHeads, boolean causal, double scale, double softcap, long slidingWindow)
             implements ModelOp {
@@ -92,7 +123,11 @@ public sealed interface ModelOp extends Op {
         @Override
         public TensorType inferType(List<Node> in) {
             Infer.arity(in, 3, 4);
-            return AttentionChecks.check(in.subList(0, 3), numHeads, numKvHeads);
+            TensorType out = AttentionChecks.check(in.subList(0, 3), numHeads, numKvHeads);
+            if (in.size() == 4) {
+                AttentionChecks.mask(in.get(3), in.get(0), in.get(1));
+            }
+            return out;
         }
     }
 

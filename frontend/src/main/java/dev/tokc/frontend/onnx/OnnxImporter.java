@@ -14,6 +14,7 @@ import dev.tokc.ir.Shape;
 import dev.tokc.ir.SymbolicValues;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.TensorType;
+import dev.tokc.ir.interp.WeightSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -29,8 +30,13 @@ import java.util.Optional;
  * more than {@link #CONSTANT_LIMIT} elements) and {@code constant}s otherwise, so shape arithmetic on small
  * constants folds symbolically. Nodes are mapped in graph order (ONNX requires topological order) through
  * {@link OnnxOps}; an op without a mapping is a {@link ModelFormatException} naming op type, node name and opset.
- * Inputs ONNX lets exporters pass as tensors but the IR takes as attributes (axes, cumsum axis, Trilu k) must be
- * constants, else the error says so.
+ * Inputs ONNX lets exporters pass as tensors but the IR takes as attributes (axes, split sizes, cumsum axis, Trilu
+ * k, Pad's pads) must be constants, else the error says so, unless the caller knows the graph inputs they come from
+ * ({@link #importModel(OnnxModel, Map)}, for ONNX's node tests).
+ *
+ * <p>The opset-23/24 LLM operators import as model-level ops, as the checkpoint importer emits them and raising
+ * produces them: RMSNormalization as {@code rms_norm}, RotaryEmbedding as {@code rope} (cache form), Attention as
+ * {@code attention} (see {@link OnnxAttention}); LayerNormalization and Gelu too.
  */
 public final class OnnxImporter {
     /** Float initializers with at most this many elements are folded into the graph as constants. */
@@ -42,19 +48,43 @@ public final class OnnxImporter {
     private final Map<String, Node> values = new HashMap<>();
     private final Map<String, String> unsupportedOutputs = new HashMap<>();
     private final Map<String, TensorProto> weightInitializers = new LinkedHashMap<>();
+    private final Map<String, Tensor> inputValues;
+    private final Map<Node, String> paramNames = new HashMap<>();
     private NodeProto current;
 
-    private OnnxImporter(OnnxModel model, String graphName) {
+    private OnnxImporter(OnnxModel model, String graphName, Map<String, Tensor> inputValues) {
         this.model = model;
+        this.inputValues = Map.copyOf(inputValues);
         this.opset = model.opsetVersion(OnnxModel.DEFAULT_DOMAIN).orElse(1);
         this.builder = new GraphBuilder(graphName);
     }
 
     /** The imported graph plus the initializers that its weight nodes refer to. */
-    public record Imported(Graph graph, OnnxModel model, Map<String, TensorProto> weights) {}
+    public record Imported(Graph graph, OnnxModel model, Map<String, TensorProto> weights) {
+        /** The weight initializers decoded on demand, for the reference interpreter. */
+        public WeightSource weightSource() {
+            return (key, type) -> {
+                TensorProto t = weights.get(key);
+                if (t == null) {
+                    throw new ModelFormatException(model.source() + ": no initializer '" + key + "'");
+                }
+                return toIr(model.decode(t));
+            };
+        }
+    }
 
     public static Imported importModel(OnnxModel model) {
-        return new OnnxImporter(model, "forward").run();
+        return importModel(model, Map.of());
+    }
+
+    /**
+     * Imports {@code model} knowing the values of some graph inputs (by ONNX name). Those inputs stay graph inputs;
+     * their values are used only where an op needs an operand as a constant (reduction, squeeze and unsqueeze
+     * axes, split sizes, the CumSum axis, Trilu's k, Pad's pads), which exporters always give as constants but
+     * ONNX's node tests feed as graph inputs. The values must be the ones the graph will be run with.
+     */
+    public static Imported importModel(OnnxModel model, Map<String, Tensor> inputValues) {
+        return new OnnxImporter(model, "forward", inputValues).run();
     }
 
     private Imported run() {
@@ -63,7 +93,9 @@ public final class OnnxImporter {
         }
         for (OnnxValueInfo in : model.inputs()) {
             if (!values.containsKey(in.name())) {
-                values.put(in.name(), builder.param(sanitize(in.name()), paramType(in)));
+                Node p = builder.param(sanitize(in.name()), paramType(in));
+                values.put(in.name(), p);
+                paramNames.put(p, in.name());
             }
         }
         for (NodeProto node : model.graph().getNodeList()) {
@@ -126,8 +158,16 @@ public final class OnnxImporter {
         if (n == null) {
             return Optional.empty();
         }
-        return Optional.of(SymbolicValues.constants(n).orElseThrow(() -> new ModelFormatException(where()
-                + ": input " + i + " ('" + node.getInput(i) + "') must be a constant; it is computed at run time")));
+        Optional<long[]> folded = SymbolicValues.constants(n);
+        if (folded.isPresent()) {
+            return folded;
+        }
+        Tensor known = paramNames.containsKey(n) ? inputValues.get(paramNames.get(n)) : null;
+        if (known != null && !known.isFloat()) {
+            return Optional.of(known.toLongArray());
+        }
+        throw new ModelFormatException(where() + ": input " + i + " ('" + node.getInput(i)
+                + "') must be a constant; it is computed at run time");
     }
 
     Optional<AttributeProto> attr(NodeProto node, String name) {

@@ -118,9 +118,15 @@ final class OnnxOps {
         TABLE.put("Trilu", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Trilu(c.attrInt(n, "upper", 1) != 0,
                 c.constantInts(n, 1).map(k -> k[0]).orElse(0L)), c.requiredInput(n, 0))));
         TABLE.put("Constant", OnnxOps::constant);
+        TABLE.put("Size", OnnxOps::size);
+        TABLE.put("GatherElements", OnnxOps::gatherElements);
+        TABLE.put("Pad", OnnxOps::pad);
 
         // Ops that are model-level in the IR.
         TABLE.put("LayerNormalization", OnnxOps::layerNorm);
+        TABLE.put("RMSNormalization", OnnxOps::rmsNorm);
+        TABLE.put("RotaryEmbedding", OnnxOps::rotaryEmbedding);
+        TABLE.put("Attention", OnnxAttention::map);
         TABLE.put("Gelu", (c, n) -> List.of(c.builder().op(new ModelOp.Gelu(c.attrString(n, "approximate", "none").equals("tanh")),
                 c.requiredInput(n, 0))));
     }
@@ -264,7 +270,7 @@ final class OnnxOps {
         return out;
     }
 
-    private static Node slice(GraphBuilder b, Node x, int axis, Node start, Node end) {
+    static Node slice(GraphBuilder b, Node x, int axis, Node start, Node end) {
         return b.op(new PrimitiveOp.Slice(), x, start, end, b.i64(axis), b.i64(1));
     }
 
@@ -303,7 +309,7 @@ final class OnnxOps {
         return List.of(b.op(new PrimitiveOp.Slice(), x, toI64(b, starts), toI64(b, ends), toI64(b, axes), toI64(b, steps)));
     }
 
-    private static Node toI64(GraphBuilder b, Node n) {
+    static Node toI64(GraphBuilder b, Node n) {
         return n.dtype() == DType.I64 ? n : b.op(new PrimitiveOp.Cast(DType.I64, false), n);
     }
 
@@ -361,8 +367,217 @@ final class OnnxOps {
         if (c.attrInt(n, "stash_type", 1) != 1) {
             throw new ModelFormatException(c.where() + ": stash_type other than 1 (float) is not supported");
         }
-        // Outputs 1 and 2 (Mean, InvStdDev) are training-only; the importer reports them if anything uses them.
-        return List.of(c.builder().op(new ModelOp.LayerNorm(c.attrFloat(n, "epsilon", 1e-5), c.attrInt(n, "axis", -1)), in));
+        double eps = c.attrFloat(n, "epsilon", 1e-5);
+        long axis = c.attrInt(n, "axis", -1);
+        Node y = c.builder().op(new ModelOp.LayerNorm(eps, axis), in);
+        // Mean and InvStdDev (outputs 1 and 2, meant for training) in primitive ops, kept dims; they only reach the
+        // graph when something uses them.
+        GraphBuilder b = c.builder();
+        Node x = in.getFirst();
+        if (x.dtype() != DType.F32 && x.dtype() != DType.F64) {
+            x = b.op(new PrimitiveOp.Cast(DType.F32, false), x); // stash_type 1: statistics in f32
+        }
+        List<Long> axes = new ArrayList<>();
+        for (int a = Shape.normalizeAxis(axis, x.rank()); a < x.rank(); a++) {
+            axes.add((long) a);
+        }
+        Node mean = b.op(new PrimitiveOp.ReduceMean(axes, true), x);
+        Node centred = b.op(new PrimitiveOp.Sub(), x, mean);
+        Node var = b.op(new PrimitiveOp.ReduceMean(axes, true), b.op(new PrimitiveOp.Mul(), centred, centred));
+        Node invStd = b.op(new PrimitiveOp.Reciprocal(), b.op(new PrimitiveOp.Sqrt(),
+                b.op(new PrimitiveOp.Add(), var, b.scalar(x.dtype(), eps))));
+        return List.of(y, mean, invStd);
+    }
+
+    /** Size(x): the element count as an i64 scalar (symbolic when x's shape is). */
+    private static List<Node> size(OnnxImporter c, NodeProto n) {
+        Node x = c.requiredInput(n, 0);
+        Dim count = x.shape().numElementsDim();
+        if (count.isUnknown()) {
+            throw new ModelFormatException(c.where() + ": the size of " + x.type() + " is only known at run time");
+        }
+        return List.of(scalarDim(c.builder(), count));
+    }
+
+    /** An i64 scalar holding {@code d}: a constant, or a {@code dims} vector reshaped to rank 0. */
+    static Node scalarDim(GraphBuilder b, Dim d) {
+        if (d.isConstant()) {
+            return b.scalarI64(d.value());
+        }
+        return b.op(new PrimitiveOp.Reshape(false), b.dims(d), b.i64());
+    }
+
+    /**
+     * GatherElements(data, indices, axis) as a GatherND over full coordinates: coordinate {@code axis} is the index
+     * (negative ones counted from the end), every other coordinate k is its own position along dim k.
+     */
+    private static List<Node> gatherElements(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        Node data = c.requiredInput(n, 0);
+        Node idx = toI64(b, c.requiredInput(n, 1));
+        int r = data.rank();
+        int ax = Shape.normalizeAxis(c.attrInt(n, "axis", 0), r);
+        if (idx.rank() != r) {
+            throw new ModelFormatException(c.where() + ": indices " + idx.type() + " must have the rank of data " + data.type());
+        }
+        Node extent = scalarDim(b, data.shape().dim(ax));
+        Node zero = b.scalarI64(0);
+        Node wrapped = b.op(new PrimitiveOp.Where(), b.op(new PrimitiveOp.Less(), idx, zero),
+                b.op(new PrimitiveOp.Add(), idx, extent), idx);
+        Node idxShape = b.op(new PrimitiveOp.ShapeOf(0, r), idx);
+        List<Node> coords = new ArrayList<>();
+        for (int k = 0; k < r; k++) {
+            Node coord;
+            if (k == ax) {
+                coord = wrapped;
+            } else {
+                Node iota = b.op(new PrimitiveOp.Range(), zero, scalarDim(b, idx.shape().dim(k)), b.scalarI64(1));
+                Dim[] along = new Dim[r];
+                Arrays.fill(along, Dim.of(1));
+                along[k] = Dim.of(-1);
+                coord = b.op(new PrimitiveOp.Expand(), b.op(new PrimitiveOp.Reshape(false), iota, b.dims(along)), idxShape);
+            }
+            coords.add(b.op(new PrimitiveOp.Unsqueeze(List.of(-1L)), coord));
+        }
+        Node full = b.op(new PrimitiveOp.Concat(-1), coords);
+        return List.of(b.op(new PrimitiveOp.GatherND(0), data, full));
+    }
+
+    /**
+     * Pad in constant mode: per padded axis a block of the pad value is concatenated before and after (negative pads
+     * crop with a Slice). pads (opset 11+: an input, before: an attribute) must be constant; the pad value may be
+     * computed.
+     */
+    private static List<Node> pad(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        Node x = c.requiredInput(n, 0);
+        String mode = c.attrString(n, "mode", "constant");
+        if (!mode.equals("constant")) {
+            throw new ModelFormatException(c.where() + ": Pad mode '" + mode + "' is not supported (only constant)");
+        }
+        int r = x.rank();
+        long[] pads = c.opset() >= 11 ? c.constantInts(n, 1).orElseThrow()
+                : longs(c.attrInts(n, "pads").orElseThrow(() -> new ModelFormatException(c.where() + ": pads are required")));
+        long[] axes;
+        if (c.opset() >= 18 && c.input(n, 3) != null) {
+            axes = c.constantInts(n, 3).orElseThrow();
+        } else {
+            axes = new long[r];
+            for (int i = 0; i < r; i++) {
+                axes[i] = i;
+            }
+        }
+        if (pads.length != 2 * axes.length) {
+            throw new ModelFormatException(c.where() + ": " + pads.length + " pads for " + axes.length + " axes");
+        }
+        Node value = c.opset() >= 11 ? c.input(n, 2) : null;
+        if (value == null) {
+            value = b.constant(x.dtype().isFloat() ? Tensor.scalar(x.dtype(), c.attrFloat(n, "value", 0))
+                    : Tensor.scalar(x.dtype(), 0));
+        }
+        value = b.op(new PrimitiveOp.Reshape(false), value, b.i64());
+        Node y = x;
+        for (int i = 0; i < axes.length; i++) {
+            int ax = Shape.normalizeAxis(axes[i], r);
+            long before = pads[i];
+            long after = pads[i + axes.length];
+            Dim len = y.shape().dim(ax);
+            if (before < 0 || after < 0) {
+                Node end = after < 0 ? b.dims(len.plus(after)) : b.dims(len);
+                y = slice(b, y, ax, b.i64(Math.max(0, -before)), end);
+                before = Math.max(0, before);
+                after = Math.max(0, after);
+            }
+            List<Node> parts = new ArrayList<>();
+            if (before > 0) {
+                parts.add(b.op(new PrimitiveOp.Expand(), value, b.dims(y.shape().withDim(ax, Dim.of(before)).dims().toArray(Dim[]::new))));
+            }
+            parts.add(y);
+            if (after > 0) {
+                parts.add(b.op(new PrimitiveOp.Expand(), value, b.dims(y.shape().withDim(ax, Dim.of(after)).dims().toArray(Dim[]::new))));
+            }
+            if (parts.size() > 1) {
+                y = b.op(new PrimitiveOp.Concat(ax), parts);
+            }
+        }
+        return List.of(y);
+    }
+
+    /**
+     * RMSNormalization (opset 23) as the model-level RmsNorm. RmsNorm normalises over the last axis with a 1-D
+     * weight; for {@code axis} before the last, x is reshaped to {@code [x.shape[:axis], prod(x.shape[axis:])]}, the
+     * scale broadcast to {@code x.shape[axis:]} and flattened, and the result reshaped back. {@code stash_type} only
+     * sets the precision of the computation, which the IR leaves to the target (f32 or better).
+     */
+    private static List<Node> rmsNorm(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        Node x = c.requiredInput(n, 0);
+        Node w = c.requiredInput(n, 1);
+        double eps = c.attrFloat(n, "epsilon", 1e-5);
+        int r = x.rank();
+        int ax = Shape.normalizeAxis(c.attrInt(n, "axis", -1), r);
+        List<Dim> inner = x.shape().dims().subList(ax, r);
+        ModelOp.RmsNorm op = new ModelOp.RmsNorm(eps, 0);
+        if (ax == r - 1 && w.rank() == 1 && w.shape().dim(0).equals(inner.getFirst())) {
+            return List.of(b.op(op, x, w));
+        }
+        Dim count = new Shape(inner).numElementsDim();
+        List<Dim> flat = new ArrayList<>(x.shape().dims().subList(0, ax));
+        flat.add(count);
+        Node xr = b.op(new PrimitiveOp.Reshape(false), x, b.dims(flat.toArray(Dim[]::new)));
+        Node wFull = w.shape().dims().equals(inner) ? w : b.op(new PrimitiveOp.Expand(), w, b.dims(inner.toArray(Dim[]::new)));
+        Node wr = b.op(new PrimitiveOp.Reshape(false), wFull, b.dims(count));
+        Node y = b.op(op, xr, wr);
+        return List.of(b.op(new PrimitiveOp.Reshape(false), y, b.op(new PrimitiveOp.ShapeOf(0, r), x)));
+    }
+
+    /**
+     * RotaryEmbedding (opset 23) as the model-level Rope in its cache form (x, positions, cos_cache, sin_cache).
+     * ONNX's 4-D input is {@code [batch, heads, seq, head_size]} (transposed to the IR's {@code [batch, seq, heads,
+     * head_size]} and back); a 3-D input {@code [batch, seq, hidden]} is split into {@code num_heads} heads. Without
+     * position_ids the caches are per token ({@code [batch, seq, rot/2]}): they are flattened to a table of
+     * {@code batch * seq} rows and the positions become the row numbers. Caches wider than
+     * {@code rotary_embedding_dim / 2} are sliced to it.
+     */
+    private static List<Node> rotaryEmbedding(OnnxImporter c, NodeProto n) {
+        GraphBuilder b = c.builder();
+        Node x = c.requiredInput(n, 0);
+        Node cos = c.requiredInput(n, 1);
+        Node sin = c.requiredInput(n, 2);
+        Node pos = c.input(n, 3);
+        boolean interleaved = c.attrInt(n, "interleaved", 0) != 0;
+        Node xi;
+        if (x.rank() == 4) {
+            xi = b.op(new PrimitiveOp.Transpose(List.of(0L, 2L, 1L, 3L)), x);
+        } else if (x.rank() == 3) {
+            long heads = c.attrInt(n, "num_heads", 0);
+            if (heads <= 0) {
+                throw new ModelFormatException(c.where() + ": a 3-D input needs the num_heads attribute");
+            }
+            xi = b.op(new PrimitiveOp.Reshape(false), x, b.dims(x.shape().dim(0), x.shape().dim(1), Dim.of(heads), Dim.of(-1)));
+        } else {
+            throw new ModelFormatException(c.where() + ": input must be 3-D or 4-D, got " + x.type());
+        }
+        Dim batch = xi.shape().dim(0);
+        Dim seq = xi.shape().dim(1);
+        if (pos == null) {
+            // Per-token caches: row (b, s) of the flattened cache is the angle table entry for that token.
+            Dim rows = batch.times(seq);
+            cos = b.op(new PrimitiveOp.Reshape(false), cos, b.dims(rows, Dim.of(-1)));
+            sin = b.op(new PrimitiveOp.Reshape(false), sin, b.dims(rows, Dim.of(-1)));
+            Node iota = b.op(new PrimitiveOp.Range(), b.scalarI64(0), scalarDim(b, rows), b.scalarI64(1));
+            pos = b.op(new PrimitiveOp.Reshape(false), iota, b.dims(batch, seq));
+        }
+        long rot = c.attrInt(n, "rotary_embedding_dim", 0);
+        if (rot > 0 && !cos.shape().dim(1).equals(Dim.of(rot / 2))) {
+            cos = slice(b, cos, 1, b.i64(0), b.i64(rot / 2));
+            sin = slice(b, sin, 1, b.i64(0), b.i64(rot / 2));
+        }
+        Node y = b.op(new ModelOp.Rope(interleaved), xi, toI64(b, pos), cos, sin);
+        if (x.rank() == 4) {
+            return List.of(b.op(new PrimitiveOp.Transpose(List.of(0L, 2L, 1L, 3L)), y));
+        }
+        return List.of(b.op(new PrimitiveOp.Reshape(false), y, b.op(new PrimitiveOp.ShapeOf(0, 3), x)));
     }
 
     private static List<Long> boxed(long[] a) {

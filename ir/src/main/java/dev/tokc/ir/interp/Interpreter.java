@@ -269,7 +269,8 @@ public final class Interpreter {
         return switch (op) {
             case ModelOp.RmsNorm r -> ModelOps.rmsNorm(r, in.get(0), in.get(1));
             case ModelOp.LayerNorm l -> ModelOps.layerNorm(l, in.get(0), in.get(1), optional(in, 2));
-            case ModelOp.Rope r -> ModelOps.rope(r, in.get(0), in.get(1), in.get(2));
+            case ModelOp.Rope r -> in.size() == 4 ? ModelOps.rope(r, in.get(0), in.get(1), in.get(2), in.get(3))
+                    : ModelOps.rope(r, in.get(0), in.get(1), in.get(2));
             case ModelOp.Attention a -> ModelOps.attention(a.numHeads(), a.numKvHeads(), a.causal(), a.scale(),
                     a.softcap(), a.slidingWindow(), in.get(0), in.get(1), in.get(2), optional(in, 3));
             case ModelOp.Swiglu s -> ModelOps.swiglu(in.get(0), in.get(1));

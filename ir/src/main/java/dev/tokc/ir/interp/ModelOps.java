@@ -72,12 +72,42 @@ final class ModelOps {
      * Face computes it (so large positions lose the same bits they lose there); cos and sin are then taken in double.
      */
     static Tensor rope(ModelOp.Rope op, Tensor x, Tensor positions, Tensor invFreq) {
+        int half = invFreq.size();
+        return rotate(op, x, positions, half, (pos, cos, sin) -> {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) pos * (float) invFreq.getDouble(i);
+                cos[i] = Math.cos(angle);
+                sin[i] = Math.sin(angle);
+            }
+        });
+    }
+
+    /** Rotary embedding with precomputed tables: cos and sin of pair i at position p are row p of the caches. */
+    static Tensor rope(ModelOp.Rope op, Tensor x, Tensor positions, Tensor cosCache, Tensor sinCache) {
+        int half = (int) cosCache.dim(1);
+        long rows = cosCache.dim(0);
+        return rotate(op, x, positions, half, (pos, cos, sin) -> {
+            if (pos < 0 || pos >= rows) {
+                throw new IllegalArgumentException("position " + pos + " is outside the " + rows + "-row cos/sin cache");
+            }
+            for (int i = 0; i < half; i++) {
+                cos[i] = cosCache.getDouble((int) pos * half + i);
+                sin[i] = sinCache.getDouble((int) pos * half + i);
+            }
+        });
+    }
+
+    /** Fills cos[0..half) and sin[0..half) for one position. */
+    private interface Angles {
+        void at(long pos, double[] cos, double[] sin);
+    }
+
+    private static Tensor rotate(ModelOp.Rope op, Tensor x, Tensor positions, int half, Angles angles) {
         long[] shape = x.shape();
         int b = (int) shape[0];
         int s = (int) shape[1];
         int heads = (int) shape[2];
         int hd = (int) shape[3];
-        int half = invFreq.size();
         if (2 * half > hd) {
             throw new IllegalArgumentException("rotary dim " + 2 * half + " exceeds head_dim " + hd);
         }
@@ -91,12 +121,7 @@ final class ModelOps {
         double[] sin = new double[half];
         for (int bi = 0; bi < b; bi++) {
             for (int si = 0; si < s; si++) {
-                long pos = positions.getLong(bi * s + si);
-                for (int i = 0; i < half; i++) {
-                    float angle = (float) pos * (float) invFreq.getDouble(i);
-                    cos[i] = Math.cos(angle);
-                    sin[i] = Math.sin(angle);
-                }
+                angles.at(positions.getLong(bi * s + si), cos, sin);
                 for (int h = 0; h < heads; h++) {
                     int base = ((bi * s + si) * heads + h) * hd;
                     for (int i = 0; i < half; i++) {
