@@ -3,6 +3,8 @@ package dev.tokc.passes.rewrite;
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.Op;
+import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.Tensor;
 import java.util.Map;
 
 /** The result of a successful {@link Pattern#match}: the matched root and the captured nodes by name. */
@@ -37,6 +39,14 @@ public final class Match {
     /** The op of the node captured as {@code name}, cast to {@code opClass}. */
     public <O extends Op> O op(String name, Class<O> opClass) {
         return opClass.cast(node(name).op());
+    }
+
+    /** The value of the {@code constant} node captured as {@code name} (e.g. an epsilon a raising rule keeps). */
+    public Tensor tensor(String name) {
+        if (!(node(name).op() instanceof SourceOp.Constant c)) {
+            throw new IllegalArgumentException("capture '" + name + "' is " + node(name).describe() + ", not a constant");
+        }
+        return c.value();
     }
 
     public Map<String, Node> captures() {

@@ -113,6 +113,14 @@ class PatternTest {
     }
 
     @Test
+    void constantCapturesGiveTheirValue() {
+        Node eps = scalar(F32, 1e-5);
+        Match m = Pattern.op(Add.class, var("x"), constant().as("eps")).match(op(new Add(), x, eps));
+        assertEquals(dev.tokc.ir.Tensor.scalar(F32, 1e-5), m.tensor("eps"));
+        assertThrows(IllegalArgumentException.class, () -> m.tensor("x"));
+    }
+
+    @Test
     void missingCaptureIsAnError() {
         Match m = var("v").match(x);
         assertThrows(IllegalArgumentException.class, () -> m.node("w"));
