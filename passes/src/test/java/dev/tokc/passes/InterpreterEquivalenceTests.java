@@ -1,0 +1,159 @@
+package dev.tokc.passes;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokc.ir.DType;
+import dev.tokc.ir.Dim;
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.IrException;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.Tensor;
+import dev.tokc.ir.TensorType;
+import dev.tokc.ir.interp.Interpreter;
+import dev.tokc.ir.interp.WeightSource;
+import dev.tokc.ir.text.IrParser;
+import dev.tokc.passes.filecheck.GoldenFile;
+import dev.tokc.passes.rewrite.RewriteDriver;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Every pass preserves values: for every graph of the golden files and every registered pass, the reference
+ * interpreter gives the same outputs before and after the pass, on random inputs and weights, for a few bindings of
+ * the shape symbols. "The same" is exact (the rules are exact in IEEE arithmetic), except that {@code -0.0} equals
+ * {@code 0.0} ({@code x+0 -> x}) and NaN equals NaN.
+ */
+class InterpreterEquivalenceTests {
+    /** Symbol bindings to try, in order; a graph whose input fails under one (a reshape that needs seq = 1) tries the next. */
+    static final List<long[]> BINDINGS = List.of(new long[] {2, 3, 4, 5}, new long[] {3, 1, 2, 2}, new long[] {1, 1, 1, 1});
+    static final int SEEDS = 3;
+
+    record Sample(String where, Graph graph) {}
+
+    static List<Sample> goldenGraphs() {
+        List<Sample> out = new ArrayList<>();
+        for (Path p : GoldenPassTests.goldenFiles()) {
+            String rel = GoldenPassTests.root().relativize(p).toString();
+            for (GoldenFile.Case c : GoldenFile.load(p).cases()) {
+                for (Graph g : IrParser.parse(c.input(), rel)) {
+                    out.add(new Sample(rel + ":" + c.firstLine() + " @" + g.name(), g));
+                }
+            }
+        }
+        return out;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyPassPreservesValues() {
+        PassRegistry registry = PassRegistry.standard();
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Sample s : goldenGraphs()) {
+            for (String pass : registry.names()) {
+                tests.add(DynamicTest.dynamicTest(s.where() + " | " + pass, () -> {
+                    Pass p = registry.create(pass);
+                    Graph after = p.run(s.graph(), new PassContext(pass, RewriteDriver.Options.STRICT));
+                    assertSameValues(s.where() + " after " + pass, s.graph(), after);
+                }));
+            }
+            tests.add(DynamicTest.dynamicTest(s.where() + " | standard pipeline", () -> {
+                Graph after = Pipeline.standard().verifyEach(true).failOnNonConvergence(true).run(s.graph()).graph();
+                assertSameValues(s.where() + " after the standard pipeline", s.graph(), after);
+            }));
+        }
+        return tests.stream();
+    }
+
+    /** Runs both graphs on the same random inputs and weights; fails naming the output and element that differ. */
+    static void assertSameValues(String where, Graph before, Graph after) {
+        int compared = 0;
+        for (long[] values : BINDINGS) {
+            Map<String, Long> bindings = bind(before, values);
+            for (int seed = 0; seed < SEEDS; seed++) {
+                Map<String, Tensor> inputs = randomInputs(before, bindings, seed);
+                WeightSource weights = randomWeights(seed);
+                List<Tensor> expected;
+                try {
+                    expected = Interpreter.run(before, inputs, weights);
+                } catch (IrException e) {
+                    break; // these symbol values do not fit the graph (e.g. a reshape that needs seq = 1)
+                }
+                List<Tensor> actual = Interpreter.run(after, inputs, weights);
+                assertEquals(expected.size(), actual.size(), where);
+                for (int i = 0; i < expected.size(); i++) {
+                    assertClose(where + ", output " + i + ", bindings " + bindings + ", seed " + seed,
+                            expected.get(i), actual.get(i));
+                }
+                compared++;
+            }
+        }
+        assertTrue(compared > 0, where + ": no symbol binding gave a runnable input");
+    }
+
+    static void assertClose(String where, Tensor expected, Tensor actual) {
+        assertEquals(expected.dtype(), actual.dtype(), where);
+        assertEquals(Arrays.toString(expected.shape()), Arrays.toString(actual.shape()), where);
+        for (int i = 0; i < expected.size(); i++) {
+            double e = expected.getDouble(i);
+            double a = actual.getDouble(i);
+            boolean same = e == a || (Double.isNaN(e) && Double.isNaN(a));
+            if (!same) {
+                throw new AssertionError(where + ": element " + i + " is " + a + ", expected " + e);
+            }
+        }
+    }
+
+    /** Symbols of the inputs' shapes, sorted, bound to {@code values} in turn (cycling). */
+    static Map<String, Long> bind(Graph g, long[] values) {
+        TreeSet<String> symbols = new TreeSet<>();
+        for (Node p : g.inputs()) {
+            for (Dim d : p.shape().dims()) {
+                symbols.addAll(d.symbols());
+            }
+        }
+        Map<String, Long> out = new LinkedHashMap<>();
+        int i = 0;
+        for (String s : symbols) {
+            out.put(s, values[i++ % values.length]);
+        }
+        return out;
+    }
+
+    static Map<String, Tensor> randomInputs(Graph g, Map<String, Long> bindings, int seed) {
+        Map<String, Tensor> out = new HashMap<>();
+        SplittableRandom rnd = new SplittableRandom(1000 + seed);
+        for (Node p : g.inputs()) {
+            SourceOp.Param param = (SourceOp.Param) p.op();
+            out.put(param.paramName(), random(p.type(), p.shape().evaluate(bindings), rnd));
+        }
+        return out;
+    }
+
+    /** Weights by key, random but deterministic per key and seed, so both runs see the same tensors. */
+    static WeightSource randomWeights(int seed) {
+        return (key, type) -> random(type, type.shape().evaluate(Map.of()), new SplittableRandom(key.hashCode() * 31L + seed));
+    }
+
+    /** Floats in [-2, 2) (with an exact zero now and then), integers in [-300, 300), bools half true. */
+    static Tensor random(TensorType type, long[] shape, SplittableRandom rnd) {
+        DType d = type.dtype();
+        if (d.isBool()) {
+            return Tensor.generate(d, shape, i -> rnd.nextBoolean() ? 1 : 0);
+        }
+        if (d.isFloat()) {
+            return Tensor.generate(d, shape, i -> rnd.nextInt(10) == 0 ? 0.0 : rnd.nextDouble(-2, 2));
+        }
+        return Tensor.generate(d, shape, i -> rnd.nextLong(-300, 300));
+    }
+}
