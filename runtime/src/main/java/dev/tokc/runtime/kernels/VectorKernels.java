@@ -1,6 +1,7 @@
 package dev.tokc.runtime.kernels;
 
 import static dev.tokc.runtime.kernels.VectorConversions.FS;
+import static dev.tokc.runtime.kernels.VectorConversions.IS;
 import static dev.tokc.runtime.kernels.VectorConversions.L;
 import static dev.tokc.runtime.kernels.VectorConversions.LE;
 
@@ -8,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -45,7 +47,8 @@ public final class VectorKernels implements Kernels {
     static final int KEY_TILE = 64;
     static final int QUERY_TILE = 16;
 
-    private static final FloatVector ZERO = FloatVector.zero(FS);
+    // No shared FloatVector.zero constant: a static final vector used as a loop-carried accumulator's start value
+    // kept C2 from scalar-replacing it (10x slower GEMV, measured). Each loop starts from FloatVector.zero(FS).
     /** Swaps neighbouring lanes (0 1 2 3 -> 1 0 3 2): the partner of each element in an interleaved RoPE pair. */
     private static final VectorShuffle<Float> SWAP_PAIRS = VectorShuffle.fromOp(FS, i -> i ^ 1);
 
@@ -66,6 +69,7 @@ public final class VectorKernels implements Kernels {
     /** Per-thread buffers, grown on demand and never shrunk: kernels allocate nothing on the hot path. */
     private static final class Scratch {
         MemorySegment weights = MemorySegment.NULL;
+        MemorySegment activations = MemorySegment.NULL;
         float[] q = new float[0];
         float[] o = new float[0];
         float[] keys = new float[0];
@@ -81,6 +85,14 @@ public final class VectorKernels implements Kernels {
                 weights = Arena.ofAuto().allocate(bytes, 64);
             }
             return weights;
+        }
+
+        /** Shared read-only with the pool's threads during one GEMM, hence an automatic (any-thread) arena. */
+        MemorySegment activations(long bytes) {
+            if (activations.byteSize() < bytes) {
+                activations = Arena.ofAuto().allocate(bytes, 64);
+            }
+            return activations;
         }
 
         void attention(int rows, int headDim, int keyTile) {
@@ -131,7 +143,17 @@ public final class VectorKernels implements Kernels {
         long macsPerBlock = (long) NR * k * m;
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / macsPerBlock));
         int rowBlock = (int) Math.max(MR, ACTIVATION_BLOCK_BYTES / (4L * k) / MR * MR);
-        pool.parallelFor(blocks, grain, (b0, b1) -> gemmBlocks(x, m, w, bias, y, b0, b1, rowBlock));
+        MemorySegment xs = x;
+        if (w.type() != ElementType.F32) {
+            // 16-bit weights are widened in split order (see VectorConversions), so the activations go in split
+            // order too: m*k element moves here against 2*m*n*k flops in the kernels.
+            xs = SCRATCH.get().activations(4L * m * k);
+            for (int i = 0; i < m; i++) {
+                VectorConversions.permuteSplit(x, 4L * i * k, xs, 4L * i * k, k);
+            }
+        }
+        MemorySegment xa = xs;
+        pool.parallelFor(blocks, grain, (b0, b1) -> gemmBlocks(xa, m, w, bias, y, b0, b1, rowBlock));
     }
 
     private static void gemmBlocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
@@ -140,6 +162,10 @@ public final class VectorKernels implements Kernels {
         int k = w.cols();
         long rowBytes = 4L * k;
         boolean convert = w.type() != ElementType.F32;
+        if (convert && m < MR) {
+            gemvHalfBlocks(x, m, w, bias, y, b0, b1);
+            return;
+        }
         MemorySegment scratch = convert ? SCRATCH.get().weights(NR * rowBytes) : null;
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
@@ -149,7 +175,9 @@ public final class VectorKernels implements Kernels {
                 MemorySegment ws;
                 long wOff;
                 if (convert) {
-                    VectorConversions.toF32(w.data(), w.rowOffset(j), w.type(), scratch, 0, (long) rows * k);
+                    for (int r = 0; r < rows; r++) {
+                        VectorConversions.toF32Split(w.data(), w.rowOffset(j + r), w.type(), scratch, r * rowBytes, k);
+                    }
                     ws = scratch;
                     wOff = 0;
                 } else {
@@ -181,6 +209,152 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    /**
+     * Decode with 16-bit weights (fewer activation rows than a 4x4 tile): widen inside the kernel instead of
+     * through the scratch buffer, so the weights stream from DRAM straight into the FMAs, four rows at a time.
+     * {@code x} is in split order (see {@link VectorConversions}).
+     */
+    private static void gemvHalfBlocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
+                                       int b0, int b1) {
+        int n = w.rows();
+        int k = w.cols();
+        boolean f16 = w.type() == ElementType.F16;
+        for (int b = b0; b < b1; b++) {
+            int j = b * NR;
+            int rows = Math.min(NR, n - j);
+            for (int i = 0; i < m; i++) {
+                long x0 = 4L * i * k;
+                if (rows == NR) {
+                    tile4x1Half(w.data(), w.rowOffset(j), x, x0, k, f16, y, (long) i * n + j, bias, j);
+                } else {
+                    for (int r = 0; r < rows; r++) {
+                        float s = dotHalf(w.data(), w.rowOffset(j + r), x, x0, k, f16);
+                        store(y, (long) i * n + j + r, s, bias, j + r);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float half(MemorySegment w, long byteOffset, boolean f16) {
+        short h = w.get(Elements.U16, byteOffset);
+        return f16 ? Float.float16ToFloat(h) : Elements.bf16ToFloat(h);
+    }
+
+    // The two 16-bit decode kernels below differ only in how a lane pair is widened. They are written out twice on
+    // purpose: with a boolean choosing the widening inside the loop, C2 boxed the vectors merged from the two
+    // branches and the f16 kernel ran 100x slower (measured). Each kernel: 4 rows x 1 split-order activation row,
+    // tail elements (k mod 2L) in natural order on both sides.
+
+    private static void tile4x1Half(MemorySegment w, long w0, MemorySegment x, long x0, int k, boolean f16,
+                                    MemorySegment y, long y0, MemorySegment bias, int j) {
+        float[] s = f16 ? tile4x1F16(w, w0, x, x0, k) : tile4x1Bf16(w, w0, x, x0, k);
+        long rb = 2L * k;
+        for (int l = k - k % (2 * L); l < k; l++) {
+            float xs = sx(x, x0 + 4L * l);
+            for (int r = 0; r < 4; r++) {
+                s[r] += xs * half(w, w0 + r * rb + 2L * l, f16);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            store(y, y0 + r, s[r], bias, j + r);
+        }
+    }
+
+    private static float[] tile4x1Bf16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
+        long rb = 2L * k;
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS), c2 = FloatVector.zero(FS), c3 = FloatVector.zero(FS);
+        int upper = k - k % (2 * L);
+        for (int l = 0; l < upper; l += 2 * L) {
+            long wo = w0 + 2L * l;
+            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, wo, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, wo + rb, LE);
+            IntVector v2 = IntVector.fromMemorySegment(IS, w, wo + 2 * rb, LE);
+            IntVector v3 = IntVector.fromMemorySegment(IS, w, wo + 3 * rb, LE);
+            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            c0 = xo.fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
+            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            c1 = xo.fma(v1.and(0xffff_0000).reinterpretAsFloats(), c1);
+            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+            c2 = xo.fma(v2.and(0xffff_0000).reinterpretAsFloats(), c2);
+            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+            c3 = xo.fma(v3.and(0xffff_0000).reinterpretAsFloats(), c3);
+        }
+        return new float[] {a0.add(c0).reduceLanes(VectorOperators.ADD), a1.add(c1).reduceLanes(VectorOperators.ADD),
+                a2.add(c2).reduceLanes(VectorOperators.ADD), a3.add(c3).reduceLanes(VectorOperators.ADD)};
+    }
+
+    /**
+     * Two rows at a time, with the f16 widening of {@link VectorConversions#f16ToFloat} written out inline: with
+     * four rows, or with the helper call, C2 ran out of inlining budget/depth and left {@code FloatVector.mul} as a
+     * call on boxed vectors (measured 3-5x slower). Infinity/NaN lanes take the helper, off the hot path.
+     */
+    private static float[] tile4x1F16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
+        float[] s = new float[4];
+        tile2x1F16(w, w0, x, x0, k, s, 0);
+        tile2x1F16(w, w0 + 4L * k, x, x0, k, s, 2);
+        return s;
+    }
+
+    private static void tile2x1F16(MemorySegment w, long w0, MemorySegment x, long x0, int k, float[] out, int at) {
+        long rb = 2L * k;
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
+        FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p112f);
+        int upper = k - k % (2 * L);
+        for (int l = 0; l < upper; l += 2 * L) {
+            long wo = w0 + 2L * l;
+            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, wo, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, wo + rb, LE);
+            // An all-ones exponent (infinity/NaN) in either half of a lane carries into that half's top bit when
+            // 0x0400 is added to the exponent bits; such blocks take the exact helper.
+            IntVector special = v0.and(0x7c00_7c00).add(0x0400_0400).or(v1.and(0x7c00_7c00).add(0x0400_0400));
+            if (special.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue()) {
+                a0 = xe.fma(VectorConversions.f16ToFloat(v0), a0);
+                c0 = xo.fma(VectorConversions.f16ToFloat(v0.lanewise(VectorOperators.LSHR, 16)), c0);
+                a1 = xe.fma(VectorConversions.f16ToFloat(v1), a1);
+                c1 = xo.fma(VectorConversions.f16ToFloat(v1.lanewise(VectorOperators.LSHR, 16)), c1);
+                continue;
+            }
+            // Lane pair (even = low half, odd = high half) -> sign|magnitude<<13 in float position, times 2^112.
+            IntVector e0 = v0.and(0x8000).lanewise(VectorOperators.LSHL, 16).or(v0.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
+            IntVector o0 = v0.and(0x8000_0000).or(v0.and(0x7fff_0000).lanewise(VectorOperators.LSHR, 3));
+            IntVector e1 = v1.and(0x8000).lanewise(VectorOperators.LSHL, 16).or(v1.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
+            IntVector o1 = v1.and(0x8000_0000).or(v1.and(0x7fff_0000).lanewise(VectorOperators.LSHR, 3));
+            a0 = xe.fma(e0.reinterpretAsFloats().mul(rebias), a0);
+            c0 = xo.fma(o0.reinterpretAsFloats().mul(rebias), c0);
+            a1 = xe.fma(e1.reinterpretAsFloats().mul(rebias), a1);
+            c1 = xo.fma(o1.reinterpretAsFloats().mul(rebias), c1);
+        }
+        out[at] = a0.add(c0).reduceLanes(VectorOperators.ADD);
+        out[at + 1] = a1.add(c1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One row of 16-bit weights (the last {@code n mod 4}): widen through the scratch-free split conversion. */
+    private static float dotHalf(MemorySegment w, long w0, MemorySegment x, long x0, int k, boolean f16) {
+        float s = 0;
+        for (int l = 0; l < k; l++) {
+            s += sx(x, x0 + 4L * splitPosition(l, k)) * half(w, w0 + 2L * l, f16);
+        }
+        return s;
+    }
+
+    /** Where natural element {@code l} of a k-element row sits in split order. */
+    private static int splitPosition(int l, int k) {
+        int block = 2 * L;
+        if (l >= k - k % block) {
+            return l;
+        }
+        int b = l - l % block;
+        int i = l - b;
+        return b + (i % 2 == 0 ? i / 2 : L + i / 2);
+    }
+
     private static void store(MemorySegment y, long index, float sum, MemorySegment bias, int j) {
         y.setAtIndex(Elements.F32, index, bias == null ? sum : sum + bias.getAtIndex(Elements.F32, j));
     }
@@ -196,10 +370,10 @@ public final class VectorKernels implements Kernels {
     private static void tile4x4(MemorySegment w, long w0, MemorySegment x, long x0, int k,
                                 MemorySegment y, long y0, int n, MemorySegment bias, int j) {
         long rb = 4L * k;
-        FloatVector a00 = ZERO, a01 = ZERO, a02 = ZERO, a03 = ZERO;
-        FloatVector a10 = ZERO, a11 = ZERO, a12 = ZERO, a13 = ZERO;
-        FloatVector a20 = ZERO, a21 = ZERO, a22 = ZERO, a23 = ZERO;
-        FloatVector a30 = ZERO, a31 = ZERO, a32 = ZERO, a33 = ZERO;
+        FloatVector a00 = FloatVector.zero(FS), a01 = FloatVector.zero(FS), a02 = FloatVector.zero(FS), a03 = FloatVector.zero(FS);
+        FloatVector a10 = FloatVector.zero(FS), a11 = FloatVector.zero(FS), a12 = FloatVector.zero(FS), a13 = FloatVector.zero(FS);
+        FloatVector a20 = FloatVector.zero(FS), a21 = FloatVector.zero(FS), a22 = FloatVector.zero(FS), a23 = FloatVector.zero(FS);
+        FloatVector a30 = FloatVector.zero(FS), a31 = FloatVector.zero(FS), a32 = FloatVector.zero(FS), a33 = FloatVector.zero(FS);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
@@ -261,8 +435,8 @@ public final class VectorKernels implements Kernels {
     private static void tile4x1(MemorySegment w, long w0, MemorySegment x, long x0, int k,
                                 MemorySegment y, long y0, MemorySegment bias, int j) {
         long rb = 4L * k;
-        FloatVector a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;
-        FloatVector c0 = ZERO, c1 = ZERO, c2 = ZERO, c3 = ZERO;
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS), c2 = FloatVector.zero(FS), c3 = FloatVector.zero(FS);
         int upper2 = k - k % (2 * L);
         int l = 0;
         for (; l < upper2; l += 2 * L) {
@@ -310,7 +484,7 @@ public final class VectorKernels implements Kernels {
     private static void tile1x4(MemorySegment w, long w0, MemorySegment x, long x0, int k,
                                 MemorySegment y, long y0, int n, MemorySegment bias, int j) {
         long rb = 4L * k;
-        FloatVector a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
@@ -341,7 +515,7 @@ public final class VectorKernels implements Kernels {
 
     /** Dot product of {@code k} f32 values at two byte offsets. */
     private static float dot(MemorySegment a, long a0, MemorySegment b, long b0, int k) {
-        FloatVector acc = ZERO;
+        FloatVector acc = FloatVector.zero(FS);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
@@ -388,7 +562,7 @@ public final class VectorKernels implements Kernels {
     }
 
     private static float sumOfSquares(MemorySegment x, long base, int dim) {
-        FloatVector acc = ZERO;
+        FloatVector acc = FloatVector.zero(FS);
         int upper = dim - dim % L;
         int i = 0;
         for (; i < upper; i += L) {
@@ -428,7 +602,7 @@ public final class VectorKernels implements Kernels {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * dim;
                 int upper = dim - dim % L;
-                FloatVector acc = ZERO;
+                FloatVector acc = FloatVector.zero(FS);
                 int i = 0;
                 for (; i < upper; i += L) {
                     acc = acc.add(load(x, base + i));
@@ -439,7 +613,7 @@ public final class VectorKernels implements Kernels {
                 }
                 float mean = sum / dim;
                 // Two passes (mean, then squared deviations) rather than E[x^2] - E[x]^2, which cancels badly.
-                acc = ZERO;
+                acc = FloatVector.zero(FS);
                 for (i = 0; i < upper; i += L) {
                     FloatVector d = load(x, base + i).sub(mean);
                     acc = d.fma(d, acc);
@@ -626,7 +800,7 @@ public final class VectorKernels implements Kernels {
                 for (; i < cols; i++) {
                     max = Math.max(max, get(x, base + i));
                 }
-                FloatVector sv = ZERO;
+                FloatVector sv = FloatVector.zero(FS);
                 for (i = 0; i < upper; i += L) {
                     FloatVector e = load(x, base + i).sub(max).lanewise(VectorOperators.EXP);
                     sv = sv.add(e);
@@ -701,7 +875,7 @@ public final class VectorKernels implements Kernels {
         float newMax = Math.max(s.max[r], tileMax);
         float correction = (float) Math.exp(s.max[r] - newMax);
         int upper = visible - visible % L;
-        FloatVector pv = ZERO;
+        FloatVector pv = FloatVector.zero(FS);
         for (j = 0; j < upper; j += L) {
             FloatVector p = FloatVector.fromArray(FS, sc, j).sub(newMax).lanewise(VectorOperators.EXP);
             pv = pv.add(p);
@@ -719,7 +893,7 @@ public final class VectorKernels implements Kernels {
 
     /** Four scores at once so that each query vector loaded serves four keys. */
     private static void dot4(float[] q, int qo, float[] keys, int k0, int hd, float[] out, int j) {
-        FloatVector a0 = ZERO, a1 = ZERO, a2 = ZERO, a3 = ZERO;
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
         int upper = hd - hd % L;
         int d = 0;
         for (; d < upper; d += L) {
@@ -747,7 +921,7 @@ public final class VectorKernels implements Kernels {
     }
 
     private static float dotArrays(float[] a, int ao, float[] b, int bo, int len) {
-        FloatVector acc = ZERO;
+        FloatVector acc = FloatVector.zero(FS);
         int upper = len - len % L;
         int d = 0;
         for (; d < upper; d += L) {

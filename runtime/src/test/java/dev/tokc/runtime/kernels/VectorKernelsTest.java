@@ -99,6 +99,35 @@ class VectorKernelsTest {
         }
     }
 
+    /** Infinity and NaN weights must propagate like the reference (the f16 decode kernel has a separate path). */
+    @ParameterizedTest(name = "{0} m={1}")
+    @MethodSource("specialWeightGrid")
+    void gemmPropagatesInfinityAndNaN(ElementType type, int m) {
+        int n = 8;
+        int k = 96;
+        try (Arena arena = Arena.ofShared()) {
+            Random random = new Random(5);
+            MemorySegment x = arena.allocate(4L * m * k, 64);
+            for (long i = 0; i < (long) m * k; i++) {
+                x.setAtIndex(Elements.F32, i, 0.5f + random.nextFloat()); // positive, so inf * x stays inf
+            }
+            MemorySegment wd = gaussian(arena, random, (long) n * k, 0.5, type);
+            Elements.write(wd, type, 1L * k + 17, Float.POSITIVE_INFINITY);
+            Elements.write(wd, type, 3L * k + 40, Float.NEGATIVE_INFINITY);
+            Elements.write(wd, type, 6L * k + 3, Float.NaN);
+            WeightMatrix w = new WeightMatrix(wd, type, n, k);
+            MemorySegment want = zeros(arena, (long) m * n);
+            MemorySegment got = zeros(arena, (long) m * n);
+            REF.gemm(x, m, w, null, want);
+            fast(1).gemm(x, m, w, null, got);
+            assertClose(want, got, (long) m * n, TOL, "gemm with inf/NaN weights " + type);
+        }
+    }
+
+    static Stream<Arguments> specialWeightGrid() {
+        return grid(List.of(ElementType.values()), List.of(1, 5));
+    }
+
     private static void checkGemm(ElementType type, int m, int n, int k, boolean withBias, int pool) {
         try (Arena arena = Arena.ofShared()) {
             Random random = new Random(31L * m + 7L * n + k);
