@@ -288,9 +288,15 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Two rows at a time, with the f16 widening of {@link VectorConversions#f16ToFloat} written out inline: with
-     * four rows, or with the helper call, C2 ran out of inlining budget/depth and left {@code FloatVector.mul} as a
-     * call on boxed vectors (measured 3-5x slower). Infinity/NaN lanes take the helper, off the hot path.
+     * f16 rows, two at a time, with the widening written out inline: with four rows, or through the
+     * {@link VectorConversions#f16ToFloat} call, C2 ran out of inlining budget and left {@code FloatVector.mul} as
+     * a call on boxed vectors (measured 3-5x slower).
+     *
+     * <p>A lane holds two f16 values. An arithmetic shift right by 3 puts a half's sign at bit 31 (smeared over
+     * bits 28..30) and its magnitude at bits 13..27; masking with {@code 0x8fffe000} leaves sign | magnitude << 13,
+     * which times 2^112 is the value (normal or subnormal, see {@link VectorConversions#f16ToFloat}). That is wrong
+     * only for infinity/NaN (an all-ones exponent); such a lane sets a sticky bit, and a row that saw one is
+     * recomputed by the exact path.
      */
     private static float[] tile4x1F16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
         float[] s = new float[4];
@@ -303,6 +309,7 @@ public final class VectorKernels implements Kernels {
         long rb = 2L * k;
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
         FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
+        IntVector sticky = IntVector.zero(IS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p112f);
         int upper = k - k % (2 * L);
         for (int l = 0; l < upper; l += 2 * L) {
@@ -311,28 +318,36 @@ public final class VectorKernels implements Kernels {
             FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
             IntVector v0 = IntVector.fromMemorySegment(IS, w, wo, LE);
             IntVector v1 = IntVector.fromMemorySegment(IS, w, wo + rb, LE);
-            // An all-ones exponent (infinity/NaN) in either half of a lane carries into that half's top bit when
-            // 0x0400 is added to the exponent bits; such blocks take the exact helper.
-            IntVector special = v0.and(0x7c00_7c00).add(0x0400_0400).or(v1.and(0x7c00_7c00).add(0x0400_0400));
-            if (special.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue()) {
-                a0 = xe.fma(VectorConversions.f16ToFloat(v0), a0);
-                c0 = xo.fma(VectorConversions.f16ToFloat(v0.lanewise(VectorOperators.LSHR, 16)), c0);
-                a1 = xe.fma(VectorConversions.f16ToFloat(v1), a1);
-                c1 = xo.fma(VectorConversions.f16ToFloat(v1.lanewise(VectorOperators.LSHR, 16)), c1);
-                continue;
-            }
-            // Lane pair (even = low half, odd = high half) -> sign|magnitude<<13 in float position, times 2^112.
-            IntVector e0 = v0.and(0x8000).lanewise(VectorOperators.LSHL, 16).or(v0.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
-            IntVector o0 = v0.and(0x8000_0000).or(v0.and(0x7fff_0000).lanewise(VectorOperators.LSHR, 3));
-            IntVector e1 = v1.and(0x8000).lanewise(VectorOperators.LSHL, 16).or(v1.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
-            IntVector o1 = v1.and(0x8000_0000).or(v1.and(0x7fff_0000).lanewise(VectorOperators.LSHR, 3));
+            // An all-ones exponent carries into its half's top bit when 0x0400 is added to the exponent bits.
+            sticky = sticky.or(v0.and(0x7c00_7c00).add(0x0400_0400)).or(v1.and(0x7c00_7c00).add(0x0400_0400));
+            IntVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
+            IntVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
+            IntVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
+            IntVector o1 = v1.lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
             a0 = xe.fma(e0.reinterpretAsFloats().mul(rebias), a0);
             c0 = xo.fma(o0.reinterpretAsFloats().mul(rebias), c0);
             a1 = xe.fma(e1.reinterpretAsFloats().mul(rebias), a1);
             c1 = xo.fma(o1.reinterpretAsFloats().mul(rebias), c1);
         }
+        if (sticky.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue()) {
+            out[at] = dotF16Exact(w, w0, x, x0, upper);
+            out[at + 1] = dotF16Exact(w, w0 + rb, x, x0, upper);
+            return;
+        }
         out[at] = a0.add(c0).reduceLanes(VectorOperators.ADD);
         out[at + 1] = a1.add(c1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The split-order part of an f16 dot product through the exact widening (rows holding infinity or NaN). */
+    private static float dotF16Exact(MemorySegment w, long w0, MemorySegment x, long x0, int upper) {
+        FloatVector a = FloatVector.zero(FS);
+        for (int l = 0; l < upper; l += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            a = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE).fma(VectorConversions.f16ToFloat(v), a);
+            a = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE)
+                    .fma(VectorConversions.f16ToFloat(v.lanewise(VectorOperators.LSHR, 16)), a);
+        }
+        return a.reduceLanes(VectorOperators.ADD);
     }
 
     /** One row of 16-bit weights (the last {@code n mod 4}): widen through the scratch-free split conversion. */
