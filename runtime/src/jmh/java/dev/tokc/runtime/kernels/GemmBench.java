@@ -58,11 +58,12 @@ public class GemmBench {
         // Enough copies that together they exceed L3 by far (>= 256 MiB), so every GEMV streams from DRAM.
         int copies = (int) Math.max(1, Math.min(64, (256L << 20) / bytes));
         weights = new WeightMatrix[copies];
+        MemorySegment first = arena.allocate(bytes, 64);
+        for (long i = 0; i < (long) n * k; i++) {
+            Elements.write(first, type, i, (float) (random.nextGaussian() * 0.02));
+        }
         for (int c = 0; c < copies; c++) {
-            MemorySegment w = arena.allocate(bytes, 64);
-            for (long i = 0; i < (long) n * k; i++) {
-                Elements.write(w, type, i, (float) (random.nextGaussian() * 0.02));
-            }
+            MemorySegment w = c == 0 ? first : arena.allocate(bytes, 64).copyFrom(first);
             weights[c] = new WeightMatrix(w, type, n, k);
         }
         x = arena.allocate(4L * m * k, 64);

@@ -90,6 +90,56 @@ final class VectorConversions {
         toF32(src, srcByte + 2 * i, type, dst, dstByte + 4 * i, count - i);
     }
 
+    /**
+     * Widens 4 rows of {@code count} 16-bit elements (row r at {@code srcByte + r * srcRowBytes}) to f32 in split
+     * order (row r at {@code dstByte + r * dstRowBytes}), reading the four rows side by side: four DRAM streams in
+     * flight instead of one, which measured ~2x faster than widening the rows one after another. f16 goes two rows
+     * at a time so the loop body stays within C2's inlining budget.
+     */
+    static void toF32Split4(MemorySegment src, long srcByte, long srcRowBytes, ElementType type,
+                            MemorySegment dst, long dstByte, long dstRowBytes, int count) {
+        int block = 2 * L;
+        int upper = count - count % block;
+        if (type == ElementType.BF16) {
+            for (int i = 0; i < upper; i += block) {
+                long so = srcByte + 2L * i;
+                long d = dstByte + 4L * i;
+                IntVector v0 = IntVector.fromMemorySegment(IS, src, so, LE);
+                IntVector v1 = IntVector.fromMemorySegment(IS, src, so + srcRowBytes, LE);
+                IntVector v2 = IntVector.fromMemorySegment(IS, src, so + 2 * srcRowBytes, LE);
+                IntVector v3 = IntVector.fromMemorySegment(IS, src, so + 3 * srcRowBytes, LE);
+                v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d, LE);
+                v0.and(0xffff_0000).reinterpretAsFloats().intoMemorySegment(dst, d + 4L * L, LE);
+                v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d + dstRowBytes, LE);
+                v1.and(0xffff_0000).reinterpretAsFloats().intoMemorySegment(dst, d + dstRowBytes + 4L * L, LE);
+                v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d + 2 * dstRowBytes, LE);
+                v2.and(0xffff_0000).reinterpretAsFloats().intoMemorySegment(dst, d + 2 * dstRowBytes + 4L * L, LE);
+                v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d + 3 * dstRowBytes, LE);
+                v3.and(0xffff_0000).reinterpretAsFloats().intoMemorySegment(dst, d + 3 * dstRowBytes + 4L * L, LE);
+            }
+        } else if (type == ElementType.F16) {
+            for (int pair = 0; pair < 4; pair += 2) {
+                long sp = srcByte + pair * srcRowBytes;
+                long dp = dstByte + pair * dstRowBytes;
+                for (int i = 0; i < upper; i += block) {
+                    long so = sp + 2L * i;
+                    long d = dp + 4L * i;
+                    IntVector v0 = IntVector.fromMemorySegment(IS, src, so, LE);
+                    IntVector v1 = IntVector.fromMemorySegment(IS, src, so + srcRowBytes, LE);
+                    f16ToFloat(v0).intoMemorySegment(dst, d, LE);
+                    f16ToFloat(v0.lanewise(VectorOperators.LSHR, 16)).intoMemorySegment(dst, d + 4L * L, LE);
+                    f16ToFloat(v1).intoMemorySegment(dst, d + dstRowBytes, LE);
+                    f16ToFloat(v1.lanewise(VectorOperators.LSHR, 16)).intoMemorySegment(dst, d + dstRowBytes + 4L * L, LE);
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("split order is for 16-bit types, not " + type);
+        }
+        for (int r = 0; r < 4; r++) {
+            toF32(src, srcByte + r * srcRowBytes + 2L * upper, type, dst, dstByte + r * dstRowBytes + 4L * upper, count - upper);
+        }
+    }
+
     /** Copies {@code count} f32 values into split order (the activation side of a split-order dot product). */
     static void permuteSplit(MemorySegment src, long srcByte, MemorySegment dst, long dstByte, int count) {
         int block = 2 * L;
