@@ -24,11 +24,13 @@ import jdk.incubator.vector.VectorShuffle;
  *       <ul>
  *         <li>Decode (m &lt; 4) with 16-bit weights: the weights stream from DRAM straight into the FMAs, widened
  *             in registers, 4 rows at a time (memory-bound; the goal is read bandwidth).</li>
- *         <li>Otherwise a thread widens a block's 16-bit rows to f32 once into a thread-local scratch (f32 weights
- *             are used in place) and runs register-tiled micro-kernels over it: 4 weight rows x 4 activation rows
- *             (16 accumulators), so every vector loaded feeds 4 FMAs. Activation rows are walked in blocks that fit
- *             in L2 (~512 KiB), so a weight row comes from DRAM once per block of up to hundreds of rows: batch-16
- *             decode reads the weights once, prefill becomes compute-bound.</li>
+ *         <li>Batched (m &gt;= 4): register-tiled micro-kernels of 4 weight rows x 4 activation rows (16
+ *             accumulators), so every vector loaded feeds 4 FMAs. bf16 weights are widened in registers (a shift or
+ *             a mask per vector); f16 weights (whose widening is too long for C2 to inline into a 4x4 tile) are
+ *             widened once per 4-row block into a thread-local f32 array; f32 weights are read in place.
+ *             Activation rows are walked in blocks that fit in L2 (~512 KiB), so a weight row comes from DRAM once
+ *             per block of up to hundreds of rows: batch-16 decode reads the weights once, prefill becomes
+ *             compute-bound.</li>
  *         <li>16-bit weights are widened in "split order" (see {@link VectorConversions}): one int-vector load of
  *             2L values gives their even and odd halves with a shift and a mask; the activations are permuted the
  *             same way once per call, which leaves every dot product unchanged.</li>
