@@ -232,21 +232,17 @@ public final class VectorKernels implements Kernels {
                 int j = b * NR;
                 int rows = Math.min(NR, n - j);
                 long wOff = w.rowOffset(j);
-                if (rows < NR) {
-                    for (int i = i0; i < i1; i++) {
-                        for (int r = 0; r < rows; r++) {
-                            float s = dotHalf(w.data(), w.rowOffset(j + r), xView, 4L * i * k, k, false);
-                            store(y, (long) i * n + j + r, s, bias, j + r);
-                        }
-                    }
-                    continue;
-                }
                 int i = i0;
-                for (; i + MR <= i1; i += MR) {
-                    tile4x4Bf16(w.data(), wOff, x, i * k, k, y, (long) i * n + j, n, bias, j);
+                if (rows == NR) {
+                    for (; i + MR <= i1; i += MR) {
+                        tile4x4Bf16(w.data(), wOff, x, i * k, k, y, (long) i * n + j, n, bias, j);
+                    }
                 }
-                for (; i < i1; i++) {
-                    tile4x1Half(w.data(), wOff, xView, 4L * i * k, k, false, y, (long) i * n + j, bias, j);
+                for (; i < i1; i++) { // leftover activation rows, or all rows of a last block under 4 weight rows
+                    for (int r = 0; r < rows; r++) {
+                        float s = dotBf16(w.data(), w.rowOffset(j + r), xView, 4L * i * k, k);
+                        store(y, (long) i * n + j + r, s, bias, j + r);
+                    }
                 }
             }
         }
@@ -466,9 +462,10 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Decode with 16-bit weights (fewer activation rows than a 4x4 tile): widen inside the kernel instead of
-     * through the scratch buffer, so the weights stream from DRAM straight into the FMAs, four rows at a time.
-     * {@code x} is in split order (see {@link VectorConversions}).
+     * Decode with 16-bit weights (fewer activation rows than a 4x4 tile): one weight row at a time, widened in
+     * registers, so the whole matrix is read as one sequential stream. Interleaving 4 rows (4 streams, each only a
+     * 4 KiB page long for k = 2048 bf16) measured 35% slower: the hardware prefetcher retrains on every new page of
+     * every stream. {@code x} is in split order (see {@link VectorConversions}).
      */
     private static void gemvHalfBlocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
                                        int b0, int b1) {
@@ -480,118 +477,84 @@ public final class VectorKernels implements Kernels {
             int rows = Math.min(NR, n - j);
             for (int i = 0; i < m; i++) {
                 long x0 = 4L * i * k;
-                if (rows == NR) {
-                    tile4x1Half(w.data(), w.rowOffset(j), x, x0, k, f16, y, (long) i * n + j, bias, j);
-                } else {
-                    for (int r = 0; r < rows; r++) {
-                        float s = dotHalf(w.data(), w.rowOffset(j + r), x, x0, k, f16);
-                        store(y, (long) i * n + j + r, s, bias, j + r);
-                    }
+                for (int r = 0; r < rows; r++) {
+                    long w0 = w.rowOffset(j + r);
+                    float s = f16 ? dotF16(w.data(), w0, x, x0, k) : dotBf16(w.data(), w0, x, x0, k);
+                    store(y, (long) i * n + j + r, s, bias, j + r);
                 }
             }
         }
     }
 
-    private static float half(MemorySegment w, long byteOffset, boolean f16) {
-        short h = w.get(Elements.U16, byteOffset);
-        return f16 ? Float.float16ToFloat(h) : Elements.bf16ToFloat(h);
-    }
-
-    // The two 16-bit decode kernels below differ only in how a lane pair is widened. They are written out twice on
-    // purpose: with a boolean choosing the widening inside the loop, C2 boxed the vectors merged from the two
-    // branches and the f16 kernel ran 100x slower (measured). Each kernel: 4 rows x 1 split-order activation row,
-    // tail elements (k mod 2L) in natural order on both sides.
-
-    private static void tile4x1Half(MemorySegment w, long w0, MemorySegment x, long x0, int k, boolean f16,
-                                    MemorySegment y, long y0, MemorySegment bias, int j) {
-        float[] s = f16 ? tile4x1F16(w, w0, x, x0, k) : tile4x1Bf16(w, w0, x, x0, k);
-        long rb = 2L * k;
-        for (int l = k - k % (2 * L); l < k; l++) {
-            float xs = sx(x, x0 + 4L * l);
-            for (int r = 0; r < 4; r++) {
-                s[r] += xs * half(w, w0 + r * rb + 2L * l, f16);
-            }
+    /** One bf16 row against a split-order activation row: the weights are read as one sequential stream. */
+    private static float dotBf16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
+        int upper2 = k - k % (4 * L);
+        int l = 0;
+        for (; l < upper2; l += 4 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, w0 + 2L * (l + 2 * L), LE);
+            a0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE).fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            c0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE).fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
+            a1 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + 2 * L), LE).fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            c1 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + 3 * L), LE).fma(v1.and(0xffff_0000).reinterpretAsFloats(), c1);
         }
-        for (int r = 0; r < 4; r++) {
-            store(y, y0 + r, s[r], bias, j + r);
-        }
-    }
-
-    private static float[] tile4x1Bf16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
-        long rb = 2L * k;
-        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
-        FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS), c2 = FloatVector.zero(FS), c3 = FloatVector.zero(FS);
         int upper = k - k % (2 * L);
-        for (int l = 0; l < upper; l += 2 * L) {
-            long wo = w0 + 2L * l;
-            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
-            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
-            IntVector v0 = IntVector.fromMemorySegment(IS, w, wo, LE);
-            IntVector v1 = IntVector.fromMemorySegment(IS, w, wo + rb, LE);
-            IntVector v2 = IntVector.fromMemorySegment(IS, w, wo + 2 * rb, LE);
-            IntVector v3 = IntVector.fromMemorySegment(IS, w, wo + 3 * rb, LE);
-            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
-            c0 = xo.fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
-            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
-            c1 = xo.fma(v1.and(0xffff_0000).reinterpretAsFloats(), c1);
-            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
-            c2 = xo.fma(v2.and(0xffff_0000).reinterpretAsFloats(), c2);
-            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
-            c3 = xo.fma(v3.and(0xffff_0000).reinterpretAsFloats(), c3);
+        for (; l < upper; l += 2 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            a0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE).fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            c0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE).fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
         }
-        return new float[] {a0.add(c0).reduceLanes(VectorOperators.ADD), a1.add(c1).reduceLanes(VectorOperators.ADD),
-                a2.add(c2).reduceLanes(VectorOperators.ADD), a3.add(c3).reduceLanes(VectorOperators.ADD)};
-    }
-
-    /**
-     * f16 rows, two at a time, with the widening written out inline: with four rows, or through the
-     * {@link VectorConversions#f16ToFloat} call, C2 ran out of inlining budget and left {@code FloatVector.mul} as
-     * a call on boxed vectors (measured 3-5x slower).
-     *
-     * <p>A lane holds two f16 values. An arithmetic shift right by 3 puts a half's sign at bit 31 (smeared over
-     * bits 28..30) and its magnitude at bits 13..27; masking with {@code 0x8fffe000} leaves sign | magnitude << 13,
-     * which times 2^112 is the value (normal or subnormal, see {@link VectorConversions#f16ToFloat}). That is wrong
-     * only for infinity/NaN (an all-ones exponent); such a lane sets a sticky bit, and a row that saw one is
-     * recomputed by the exact path.
-     */
-    private static float[] tile4x1F16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
-        float[] s = new float[4];
-        tile2x1F16(w, w0, x, x0, k, s, 0);
-        tile2x1F16(w, w0 + 4L * k, x, x0, k, s, 2);
+        float s = a0.add(c0).add(a1.add(c1)).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            s += sx(x, x0 + 4L * l) * Elements.bf16ToFloat(w.get(Elements.U16, w0 + 2L * l));
+        }
         return s;
     }
 
-    private static void tile2x1F16(MemorySegment w, long w0, MemorySegment x, long x0, int k, float[] out, int at) {
-        long rb = 2L * k;
-        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
-        FloatVector c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
-        IntVector sticky = IntVector.zero(IS);
+    /**
+     * One f16 row against a split-order activation row. A lane holds two f16 values; an arithmetic shift right by
+     * 3 puts a half's sign at bit 31 (smeared over bits 28..30) and its magnitude at bits 13..27, and masking with
+     * {@code 0x8fffe000} leaves sign | magnitude << 13, which times 2^112 is the value, normal or subnormal (see
+     * {@link VectorConversions#f16ToFloat}). That is wrong only for infinity/NaN (all-ones exponent): such a lane
+     * sets a sticky bit, and the row is recomputed by the exact path. Written inline rather than through
+     * {@code f16ToFloat}: C2 inlined the helper's extra vector nodes poorly (boxed {@code mul}, measured 3-5x slower).
+     */
+    private static float dotF16(MemorySegment w, long w0, MemorySegment x, long x0, int k) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), c0 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p112f);
-        int upper = k - k % (2 * L);
-        for (int l = 0; l < upper; l += 2 * L) {
-            long wo = w0 + 2L * l;
-            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
-            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
-            IntVector v0 = IntVector.fromMemorySegment(IS, w, wo, LE);
-            IntVector v1 = IntVector.fromMemorySegment(IS, w, wo + rb, LE);
-            // An all-ones exponent carries into its half's top bit when 0x0400 is added to the exponent bits.
+        IntVector sticky = IntVector.zero(IS);
+        int upper2 = k - k % (4 * L);
+        int l = 0;
+        for (; l < upper2; l += 4 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, w0 + 2L * (l + 2 * L), LE);
             sticky = sticky.or(v0.and(0x7c00_7c00).add(0x0400_0400)).or(v1.and(0x7c00_7c00).add(0x0400_0400));
             IntVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
             IntVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
             IntVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
             IntVector o1 = v1.lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
-            a0 = xe.fma(e0.reinterpretAsFloats().mul(rebias), a0);
-            c0 = xo.fma(o0.reinterpretAsFloats().mul(rebias), c0);
-            a1 = xe.fma(e1.reinterpretAsFloats().mul(rebias), a1);
-            c1 = xo.fma(o1.reinterpretAsFloats().mul(rebias), c1);
+            a0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE).fma(e0.reinterpretAsFloats().mul(rebias), a0);
+            c0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE).fma(o0.reinterpretAsFloats().mul(rebias), c0);
+            a1 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + 2 * L), LE).fma(e1.reinterpretAsFloats().mul(rebias), a1);
+            c1 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + 3 * L), LE).fma(o1.reinterpretAsFloats().mul(rebias), c1);
         }
-        if (sticky.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue()) {
-            out[at] = dotF16Exact(w, w0, x, x0, upper);
-            out[at + 1] = dotF16Exact(w, w0 + rb, x, x0, upper);
-            return;
+        int upper = k - k % (2 * L);
+        for (; l < upper; l += 2 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            sticky = sticky.or(v0.and(0x7c00_7c00).add(0x0400_0400));
+            IntVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
+            IntVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(0x8fff_e000);
+            a0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE).fma(e0.reinterpretAsFloats().mul(rebias), a0);
+            c0 = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE).fma(o0.reinterpretAsFloats().mul(rebias), c0);
         }
-        out[at] = a0.add(c0).reduceLanes(VectorOperators.ADD);
-        out[at + 1] = a1.add(c1).reduceLanes(VectorOperators.ADD);
+        float s = sticky.and(0x8000_8000).compare(VectorOperators.NE, 0).anyTrue()
+                ? dotF16Exact(w, w0, x, x0, upper)
+                : a0.add(c0).add(a1.add(c1)).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            s += sx(x, x0 + 4L * l) * Float.float16ToFloat(w.get(Elements.U16, w0 + 2L * l));
+        }
+        return s;
     }
 
     /** The split-order part of an f16 dot product through the exact widening (rows holding infinity or NaN). */
@@ -604,26 +567,6 @@ public final class VectorKernels implements Kernels {
                     .fma(VectorConversions.f16ToFloat(v.lanewise(VectorOperators.LSHR, 16)), a);
         }
         return a.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** One row of 16-bit weights (one of the last {@code n mod 4}), scalar: at most 3 rows of a GEMV take it. */
-    private static float dotHalf(MemorySegment w, long w0, MemorySegment x, long x0, int k, boolean f16) {
-        float s = 0;
-        for (int l = 0; l < k; l++) {
-            s += sx(x, x0 + 4L * splitPosition(l, k)) * half(w, w0 + 2L * l, f16);
-        }
-        return s;
-    }
-
-    /** Where natural element {@code l} of a k-element row sits in split order. */
-    private static int splitPosition(int l, int k) {
-        int block = 2 * L;
-        if (l >= k - k % block) {
-            return l;
-        }
-        int b = l - l % block;
-        int i = l - b;
-        return b + (i % 2 == 0 ? i / 2 : L + i / 2);
     }
 
     private static void store(MemorySegment y, long index, float sum, MemorySegment bias, int j) {
