@@ -1,0 +1,160 @@
+package dev.tokc.codegen.jvm;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokc.ir.DType;
+import dev.tokc.ir.ModelOp;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.Tensor;
+import dev.tokc.ir.interp.WeightSource;
+import dev.tokc.runtime.artifact.ArtifactWriter;
+import dev.tokc.runtime.artifact.EngineDescription;
+import dev.tokc.runtime.artifact.KvCacheInfo;
+import dev.tokc.runtime.artifact.Manifest;
+import dev.tokc.runtime.artifact.ParallelLayout;
+import dev.tokc.runtime.artifact.PassRecord;
+import dev.tokc.runtime.artifact.Progress;
+import dev.tokc.runtime.artifact.Quantization;
+import dev.tokc.runtime.artifact.Target;
+import dev.tokc.runtime.exec.ProgramInfo;
+import dev.tokc.runtime.kernels.ElementType;
+import dev.tokc.runtime.kernels.Elements;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+
+/**
+ * Writes a JVM engine through {@link ArtifactWriter} (staging directory, atomic rename, checksums): the stored
+ * tensors of the program in their kernel dtypes ({@code weights.bin}), {@code program.jar} and {@code src/},
+ * {@code program.json}, {@code program.ir}, the tokenizer files and the manifest.
+ */
+public final class EngineWriter {
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * What to write besides the program.
+     *
+     * @param dtype          storage dtype of GEMM/embedding matrices: {@code f32}, {@code bf16} or {@code f16}
+     * @param blockSize      KV cache block size recorded in the manifest
+     * @param force          replace an existing engine
+     * @param progress       progress listener (terminal line in the CLI)
+     * @param modelConfig    the model's config.json, verbatim
+     * @param pipeline       the passes that ran with their counters
+     * @param programIr      the optimised IR in text form
+     * @param tokenizerFiles files to copy beside the program (tokenizer.json, tokenizer_config.json, ...)
+     */
+    public record Options(String dtype, int blockSize, boolean force, Progress.Listener progress, ObjectNode modelConfig,
+            List<PassRecord> pipeline, String programIr, List<Path> tokenizerFiles) {
+        public Options {
+            if (!List.of("f32", "bf16", "f16").contains(dtype)) {
+                throw new IllegalArgumentException("dtype must be f32, bf16 or f16, got '" + dtype + "'");
+            }
+            if (blockSize <= 0) {
+                throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+            }
+            pipeline = List.copyOf(pipeline);
+            tokenizerFiles = List.copyOf(tokenizerFiles);
+        }
+    }
+
+    private EngineWriter() {}
+
+    /** Writes the engine for {@code program} at {@code target}; weights are read from {@code weights}. */
+    public static Manifest write(Path target, JvmBackend.Output program, WeightSource weights, Options options)
+            throws IOException {
+        WeightSource source = program.weights().source(weights);
+        ElementType matrixType = ElementType.valueOf(options.dtype().toUpperCase(java.util.Locale.ROOT));
+        try (ArtifactWriter w = ArtifactWriter.create(target, new ArtifactWriter.Options(options.force(), "tokc 0.1.0",
+                options.progress()))) {
+            long total = 0;
+            for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
+                total += t.node().shape().numElements() * bytesPer(t, matrixType);
+            }
+            w.expect(program.plan().tensors().size(), total);
+            for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
+                Node n = t.node();
+                long[] shape = n.shape().evaluate(Map.of());
+                long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+                String dtype = t.dtype() == null ? options.dtype() : t.dtype().toString();
+                w.addTensor(t.name(), dtype, Arrays.stream(shape).boxed().toList(), count * bytesPer(t, matrixType),
+                        seg -> fill(seg, value(n, source), t.dtype() == null ? matrixType : null, t.dtype()));
+            }
+            w.phase("program");
+            w.addFile(ProgramInfo.FILE, program.info().toJson());
+            w.addFile("program.ir", options.programIr().getBytes(StandardCharsets.UTF_8));
+            writeJar(w.stagingPath(ProgramInfo.JAR), program);
+            w.addFile("src/" + program.sourceEntry(), program.source().getBytes(StandardCharsets.UTF_8));
+            for (Path tf : options.tokenizerFiles()) {
+                w.addTokenizerFile(tf.getFileName().toString(), tf);
+            }
+            EngineDescription d = new EngineDescription(options.modelConfig(), Target.JVM, options.dtype(), Quantization.NONE,
+                    kvCache(program, options), ParallelLayout.single(), options.pipeline());
+            return w.commit(d);
+        }
+    }
+
+    private static Tensor value(Node n, WeightSource source) {
+        return switch (n.op()) {
+            case dev.tokc.ir.SourceOp.Constant c -> c.value();
+            case dev.tokc.ir.SourceOp.Weight wt -> source.load(wt.key(), wt.type());
+            default -> throw new IllegalStateException("not a stored tensor: " + n.describe());
+        };
+    }
+
+    private static long bytesPer(ProgramPlan.StoredTensor t, ElementType matrixType) {
+        return t.dtype() == null ? matrixType.byteSize() : t.dtype() == DType.I64 ? 8 : 4;
+    }
+
+    /** Converts {@code t} into {@code seg}: a matrix in {@code matrix}'s type, else f32 or i64 per {@code plain}. */
+    private static void fill(MemorySegment seg, Tensor t, ElementType matrix, DType plain) {
+        int n = t.size();
+        if (plain == DType.I64) {
+            for (int i = 0; i < n; i++) {
+                seg.setAtIndex(I64, i, t.getLong(i));
+            }
+            return;
+        }
+        ElementType type = matrix != null ? matrix : ElementType.F32;
+        for (int i = 0; i < n; i++) {
+            Elements.write(seg, type, i, (float) t.getDouble(i));
+        }
+    }
+
+    private static void writeJar(Path jar, JvmBackend.Output program) throws IOException {
+        java.util.jar.Manifest mf = new java.util.jar.Manifest();
+        mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        mf.getMainAttributes().putValue("Tokc-Program", program.className());
+        try (OutputStream os = Files.newOutputStream(jar); JarOutputStream jos = new JarOutputStream(os, mf)) {
+            JarEntry e = new JarEntry(program.classEntry());
+            e.setTime(0); // reproducible jars: the same program gives the same bytes and checksum
+            jos.putNextEntry(e);
+            jos.write(program.classFile());
+            jos.closeEntry();
+        }
+    }
+
+    /** The cache the program's attention layers need (recorded even by the no-cache forward program, for the runtime). */
+    private static KvCacheInfo kvCache(JvmBackend.Output program, Options options) {
+        int layers = 0;
+        int kvHeads = 1;
+        int headDim = 1;
+        for (Node n : program.plan().graph().nodes()) {
+            if (n.op() instanceof ModelOp.Attention a) {
+                layers++;
+                kvHeads = a.numKvHeads();
+                headDim = Math.toIntExact(n.input(0).shape().at(-1).value());
+            }
+        }
+        return new KvCacheInfo(Math.max(layers, 1), kvHeads, headDim, options.blockSize(), "f32", KvCacheInfo.BLOCK_MAJOR);
+    }
+}

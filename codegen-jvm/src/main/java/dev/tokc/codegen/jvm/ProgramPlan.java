@@ -1,0 +1,168 @@
+package dev.tokc.codegen.jvm;
+
+import com.palantir.javapoet.NameAllocator;
+import dev.tokc.ir.DType;
+import dev.tokc.ir.Dim;
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.SourceOp;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The program both emitters render: the graph's nodes in topological order, each lowered through the
+ * {@link KernelTable}, with the run-time sources of its symbolic dims, the Java names of its buffers and the engine
+ * tensors it reads (name and storage dtype).
+ *
+ * <p>Storage dtypes: a tensor used as a GEMM or embedding matrix is stored in the engine dtype ({@code f32},
+ * {@code bf16}, {@code f16}); everything else the kernels read as f32 (norm weights, biases, rotary frequencies)
+ * or i64 (integer constants).
+ *
+ * @param className  binary name of the generated class
+ * @param graph      the lowered graph (after {@link WeightPlan})
+ * @param symbols    each dim symbol and where its value comes from: {input index, axis}
+ * @param steps      one entry per node that produces code or aliases a buffer, in order
+ * @param localNames Java identifier of each node's buffer (inputs and invoke results)
+ * @param tensors    the stored tensors the program reads, by engine name, in first-use order
+ */
+public record ProgramPlan(String className, Graph graph, Map<String, int[]> symbols, List<Step> steps,
+        Map<Node, String> localNames, Map<String, StoredTensor> tensors) {
+
+    /** One node and what it became. */
+    public record Step(Node node, Lowering lowering) {}
+
+    /** A tensor the engine must store: its graph node, engine name, and the dtype the kernels read it in. */
+    public record StoredTensor(Node node, String name, DType dtype) {}
+
+    /** Lowers every node of {@code g} (already prepared by {@link WeightPlan}) through {@code table}. */
+    public static ProgramPlan of(String className, Graph g, KernelTable table) {
+        Map<String, int[]> symbols = new LinkedHashMap<>();
+        for (int i = 0; i < g.inputs().size(); i++) {
+            List<Dim> dims = g.inputs().get(i).shape().dims();
+            for (int a = 0; a < dims.size(); a++) {
+                Optional<String> s = dims.get(a).symbol();
+                if (s.isPresent() && !symbols.containsKey(s.get())) {
+                    symbols.put(s.get(), new int[] {i, a});
+                }
+            }
+        }
+        NameAllocator names = new NameAllocator();
+        names.newName("c");
+        symbols.keySet().forEach(s -> names.newName(s, "dim:" + s));
+        Map<Node, String> locals = new IdentityHashMap<>();
+        for (Node p : g.inputs()) {
+            locals.put(p, names.newName(suggest(p), p));
+        }
+        List<Step> steps = new ArrayList<>();
+        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        Map<Node, String> stored = new IdentityHashMap<>();
+        int constants = 0;
+        for (Node n : g.nodes()) {
+            if (n.op() instanceof SourceOp.Param) {
+                continue;
+            }
+            if (KernelTable.isStored(n)) {
+                String name = n.op() instanceof SourceOp.Weight w ? w.key() : "const." + constants++;
+                stored.put(n, name);
+                continue;
+            }
+            Lowering l = table.lower(n);
+            steps.add(new Step(n, l));
+            if (l instanceof Lowering.Invoke inv) {
+                locals.put(n, names.newName(suggest(n), n));
+                for (Arg a : inv.call().args()) {
+                    record(a, stored, tensors, symbols, n, steps);
+                }
+            }
+        }
+        for (Node out : g.outputs()) {
+            checkSymbols(out.shape().dims(), symbols, out);
+            Node root = resolve(out, steps);
+            if (stored.containsKey(root)) {
+                tensors.putIfAbsent(stored.get(root), new StoredTensor(root, stored.get(root), plainDtype(root)));
+            }
+        }
+        return new ProgramPlan(className, g, symbols, List.copyOf(steps), locals, tensors);
+    }
+
+    private static void record(Arg a, Map<Node, String> stored, Map<String, StoredTensor> tensors, Map<String, int[]> symbols,
+            Node user, List<Step> steps) {
+        switch (a) {
+            case Arg.Matrix m -> {
+                Node root = resolve(m.weight(), steps);
+                String name = storedName(root, stored, user);
+                // null dtype: stored in the engine's dtype; a matrix use wins over a plain one (same bytes then).
+                tensors.merge(name, new StoredTensor(root, name, null), (x, y) -> new StoredTensor(x.node(), name, null));
+            }
+            case Arg.Floats f -> {
+                Node root = resolve(f.constant(), steps);
+                tensors.putIfAbsent(storedName(root, stored, user), new StoredTensor(root, storedName(root, stored, user), DType.F32));
+            }
+            case Arg.Value v -> {
+                Node root = resolve(v.node(), steps);
+                if (stored.containsKey(root)) {
+                    tensors.putIfAbsent(stored.get(root), new StoredTensor(root, stored.get(root), plainDtype(root)));
+                }
+            }
+            case Arg.Size s -> checkSymbols(s.factors(), symbols, user);
+            case Arg.Sizes s -> s.sizes().forEach(x -> checkSymbols(x.factors(), symbols, user));
+            default -> { }
+        }
+    }
+
+    private static String storedName(Node n, Map<Node, String> stored, Node user) {
+        String name = stored.get(n);
+        if (name == null) {
+            throw new CodegenException("node " + user.describe() + " needs " + n.describe() + " to be a stored tensor");
+        }
+        return name;
+    }
+
+    private static void checkSymbols(List<Dim> dims, Map<String, int[]> symbols, Node user) {
+        for (Dim d : dims) {
+            for (String s : d.symbols()) {
+                if (!symbols.containsKey(s)) {
+                    throw new CodegenException("node " + user.describe() + " uses dimension '" + s
+                            + "', which no program input's shape provides");
+                }
+            }
+        }
+    }
+
+    /** How a stored tensor read as plain data is kept: f32 for floats, i64 for integers. */
+    private static DType plainDtype(Node n) {
+        return n.dtype().isFloat() ? DType.F32 : DType.I64;
+    }
+
+    private static String suggest(Node n) {
+        String s = n.name();
+        return s == null || s.isEmpty() || Character.isDigit(s.charAt(0)) ? "v" + (s == null ? "" : s) : s;
+    }
+
+    /** The node whose buffer holds {@code n}'s value (following aliases). */
+    public Node root(Node n) {
+        return resolve(n, steps);
+    }
+
+    private static Node resolve(Node n, List<Step> steps) {
+        Node cur = n;
+        while (true) {
+            Node c = cur;
+            Optional<Step> s = steps.stream().filter(x -> x.node() == c).findFirst();
+            if (s.isPresent() && s.get().lowering() instanceof Lowering.Alias a) {
+                cur = a.source();
+            } else {
+                return cur;
+            }
+        }
+    }
+
+    /** The engine name of a stored node, if it is one. */
+    public Optional<String> storedName(Node n) {
+        return tensors.values().stream().filter(t -> t.node() == n).map(StoredTensor::name).findFirst();
+    }
+}

@@ -1,0 +1,328 @@
+package dev.tokc.runtime.exec;
+
+import dev.tokc.runtime.kernels.AttentionHeads;
+import dev.tokc.runtime.kernels.ElementType;
+import dev.tokc.runtime.kernels.Elements;
+import dev.tokc.runtime.kernels.GeluForm;
+import dev.tokc.runtime.kernels.Kernels;
+import dev.tokc.runtime.kernels.RopeLayout;
+import dev.tokc.runtime.kernels.WeightMatrix;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a {@link CompiledProgram} sees while it runs: its inputs, the weights, the kernels and the activation arena,
+ * plus one method per kernel binding of the JVM backend. The generated code is a straight sequence of calls to
+ * these methods, one per IR node; each allocates its result from the arena and returns it.
+ *
+ * <p>The methods are the step ABI between codegen-jvm and the runtime: codegen-jvm finds them by name (each name
+ * is unique) and emits calls with exactly these parameter types, so renaming one is a change to both sides.
+ * Conventions: activations are dense row-major f32, integer tensors (token ids, positions, dims) dense i64,
+ * sizes are ints (a program over more than 2^31 elements per tensor is refused by the {@code Math.multiplyExact}
+ * in the size computations of the kernels' callers).
+ *
+ * <p>Not thread-safe: one context per concurrent run. Between runs call {@link #reset} with new inputs; buffers
+ * of the previous run become invalid then.
+ */
+public final class ExecContext implements AutoCloseable {
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** An input or output tensor: its bytes and its concrete shape. */
+    public record Value(MemorySegment data, long[] shape) {}
+
+    private final Kernels kernels;
+    private final WeightSet weights;
+    private final ActivationArena arena;
+    private final Map<String, WeightMatrix> matrices = new HashMap<>();
+    private final Map<String, float[]> floatConstants = new HashMap<>();
+    private final Map<String, MemorySegment> tensors = new HashMap<>();
+    private List<Value> inputs = List.of();
+    private final List<Value> outputs = new ArrayList<>();
+
+    public ExecContext(Kernels kernels, WeightSet weights, long arenaBytes) {
+        this.kernels = kernels;
+        this.weights = weights;
+        this.arena = new ActivationArena(arenaBytes);
+    }
+
+    /** Starts a new run over {@code newInputs}: frees the previous run's buffers and forgets its outputs. */
+    public void reset(List<Value> newInputs) {
+        arena.reset();
+        inputs = List.copyOf(newInputs);
+        outputs.clear();
+    }
+
+    /** Copies {@code data} as an i64 tensor of {@code shape} into the arena (the usual way to pass token ids). */
+    public Value longs(long[] data, long... shape) {
+        MemorySegment s = arena.allocate(8L * data.length);
+        MemorySegment.copy(data, 0, s, I64, 0, data.length);
+        return new Value(s, shape.clone());
+    }
+
+    /** Copies {@code data} as an i32 tensor (block tables, lengths). */
+    public Value ints(int[] data, long... shape) {
+        MemorySegment s = arena.allocate(4L * data.length);
+        MemorySegment.copy(data, 0, s, ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, data.length);
+        return new Value(s, shape.clone());
+    }
+
+    /** The results the last run produced, in output order. */
+    public List<Value> outputs() {
+        return List.copyOf(outputs);
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    // ---- access the generated code uses ----------------------------------------------------------------------
+
+    /** Size of axis {@code axis} of input {@code index}: how the program binds its symbolic dims at run time. */
+    public int inputDim(int index, int axis) {
+        return Math.toIntExact(value(index).shape()[axis]);
+    }
+
+    /** The bytes of input {@code index}. */
+    public MemorySegment input(int index) {
+        return value(index).data();
+    }
+
+    private Value value(int index) {
+        if (index >= inputs.size()) {
+            throw new IllegalStateException("program reads input " + index + " but the run has " + inputs.size());
+        }
+        return inputs.get(index);
+    }
+
+    /** Records output {@code index} of the run with its concrete shape. */
+    public void output(int index, MemorySegment data, int[] shape) {
+        long[] s = new long[shape.length];
+        for (int i = 0; i < shape.length; i++) {
+            s[i] = shape[i];
+        }
+        while (outputs.size() <= index) {
+            outputs.add(null);
+        }
+        outputs.set(index, new Value(data, s));
+    }
+
+    /** A weight or constant tensor's bytes, as stored (f32 for norms and biases, i64 for integer constants). */
+    public MemorySegment weight(String name) {
+        return tensors.computeIfAbsent(name, n -> weights.get(n).data());
+    }
+
+    /** A 2-D weight as a kernel matrix {@code [rows = out features, cols = in features]} in its stored dtype. */
+    public WeightMatrix matrix(String name) {
+        WeightMatrix m = matrices.get(name);
+        if (m == null) {
+            WeightSet.Entry e = weights.get(name);
+            if (e.shape().size() != 2) {
+                throw new IllegalStateException("tensor '" + name + "' is used as a matrix but has shape " + e.shape());
+            }
+            m = new WeightMatrix(e.data(), elementType(e.dtype(), name), Math.toIntExact(e.shape().get(0)),
+                    Math.toIntExact(e.shape().get(1)));
+            matrices.put(name, m);
+        }
+        return m;
+    }
+
+    /** An f32 constant as a Java array (rotary inverse frequencies), read once. */
+    public float[] floats(String name) {
+        return floatConstants.computeIfAbsent(name, n -> {
+            WeightSet.Entry e = weights.get(n);
+            if (!e.dtype().equals("f32")) {
+                throw new IllegalStateException("constant '" + n + "' is " + e.dtype() + ", expected f32");
+            }
+            return e.data().toArray(Elements.F32);
+        });
+    }
+
+    static ElementType elementType(String dtype, String name) {
+        return switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "f32" -> ElementType.F32;
+            case "bf16" -> ElementType.BF16;
+            case "f16" -> ElementType.F16;
+            default -> throw new IllegalStateException("tensor '" + name + "' has dtype " + dtype
+                    + ", which the CPU kernels do not read");
+        };
+    }
+
+    private MemorySegment f32(long count) {
+        return arena.allocate(Math.multiplyExact(count, 4L));
+    }
+
+    // ---- kernel bindings: one method per binding of codegen-jvm's table ------------------------------------------
+
+    /** {@code out[t, :] = table[ids[t], :]} for {@code count} i64 ids, widened to f32. */
+    public MemorySegment embedding(WeightMatrix table, MemorySegment ids, int count) {
+        int dim = table.cols();
+        MemorySegment out = f32((long) count * dim);
+        long rowBytes = (long) dim * table.type().byteSize();
+        for (int t = 0; t < count; t++) {
+            long id = ids.getAtIndex(I64, t);
+            if (id < 0 || id >= table.rows()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + table.rows() + ")");
+            }
+            kernels.toF32(table.data().asSlice(id * rowBytes, rowBytes), table.type(),
+                    out.asSlice((long) t * dim * 4, (long) dim * 4), dim);
+        }
+        return out;
+    }
+
+    /** {@code y[rows, n] = x[rows, k] . W^T (+ bias)}; {@code bias} may be null. */
+    public MemorySegment linear(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias) {
+        MemorySegment y = f32((long) rows * w.rows());
+        kernels.gemm(x, rows, w, bias, y);
+        return y;
+    }
+
+    public MemorySegment rmsNorm(MemorySegment x, MemorySegment w, float eps, int rows, int dim) {
+        MemorySegment y = f32((long) rows * dim);
+        kernels.rmsNorm(x, w, eps, rows, dim, y);
+        return y;
+    }
+
+    /** {@code bias} may be null. */
+    public MemorySegment layerNorm(MemorySegment x, MemorySegment w, MemorySegment bias, float eps, int rows, int dim) {
+        MemorySegment y = f32((long) rows * dim);
+        kernels.layerNorm(x, w, bias, eps, rows, dim, y);
+        return y;
+    }
+
+    /**
+     * Rotary embedding of {@code x : [tokens, heads, headDim]} at i64 {@code positions[tokens]}. Copies first: the
+     * kernel works in place and the input may have other users (the backend does not yet prove single use).
+     */
+    public MemorySegment rope(MemorySegment x, int tokens, int heads, int headDim, MemorySegment positions,
+            float[] invFreq, boolean interleaved) {
+        long bytes = (long) tokens * heads * headDim * 4;
+        MemorySegment y = arena.allocate(bytes);
+        MemorySegment.copy(x, 0, y, 0, bytes);
+        int[] pos = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            pos[t] = Math.toIntExact(positions.getAtIndex(I64, t));
+        }
+        kernels.rope(y, tokens, heads, headDim, pos, invFreq, interleaved ? RopeLayout.INTERLEAVED : RopeLayout.NEOX);
+        return y;
+    }
+
+    /**
+     * Causal self-attention without a cache over {@code q : [batch, seq, qHeads, headDim]} and {@code k, v : [batch,
+     * seq, kvHeads, headDim]}: one flash-attention call per batch row (rows are independent sequences).
+     */
+    public MemorySegment attention(MemorySegment q, MemorySegment k, MemorySegment v, int batch, int seq, int qHeads,
+            int kvHeads, int headDim, float scale) {
+        MemorySegment out = f32((long) batch * seq * qHeads * headDim);
+        AttentionHeads heads = new AttentionHeads(qHeads, kvHeads, headDim);
+        long qRow = (long) seq * qHeads * headDim * 4;
+        long kvRow = (long) seq * kvHeads * headDim * 4;
+        for (int b = 0; b < batch; b++) {
+            kernels.flashAttention(q.asSlice(b * qRow, qRow), seq, k.asSlice(b * kvRow, kvRow), v.asSlice(b * kvRow, kvRow),
+                    seq, heads, scale, out.asSlice(b * qRow, qRow));
+        }
+        return out;
+    }
+
+    public MemorySegment swiglu(MemorySegment gate, MemorySegment up, int count) {
+        MemorySegment out = f32(count);
+        kernels.swiglu(gate, up, out, count);
+        return out;
+    }
+
+    public MemorySegment gelu(MemorySegment x, int count, boolean tanh) {
+        MemorySegment out = f32(count);
+        kernels.gelu(x, out, count, tanh ? GeluForm.TANH : GeluForm.ERF);
+        return out;
+    }
+
+    public MemorySegment add(MemorySegment a, MemorySegment b, int count) {
+        MemorySegment out = f32(count);
+        kernels.add(a, b, out, count);
+        return out;
+    }
+
+    /** The i64 tensor of a {@code dims [...]} node: the run-time values of its dimensions. */
+    public MemorySegment dims(int[] values) {
+        MemorySegment s = arena.allocate(8L * values.length);
+        for (int i = 0; i < values.length; i++) {
+            s.setAtIndex(I64, i, values[i]);
+        }
+        return s;
+    }
+
+    /** i64 {@code range(start, limit, delta)} with {@code count} elements (the type's dim, resolved at run time). */
+    public MemorySegment range(MemorySegment start, MemorySegment limit, MemorySegment delta, int count) {
+        long s = start.get(I64, 0);
+        long d = delta.get(I64, 0);
+        long expected = d == 0 ? -1 : Math.max(0, Math.ceilDiv(limit.get(I64, 0) - s, d));
+        if (expected != count) {
+            throw new IllegalStateException("range(" + s + ", " + limit.get(I64, 0) + ", " + d + ") has " + expected
+                    + " elements but its type says " + count);
+        }
+        MemorySegment out = arena.allocate(8L * count);
+        for (int i = 0; i < count; i++) {
+            out.setAtIndex(I64, i, s + i * d);
+        }
+        return out;
+    }
+
+    /**
+     * Numpy broadcast of {@code x} (dims {@code inDims}, already right-aligned to the output's rank with 1s) to
+     * {@code outDims}, for elements of {@code elementBytes} bytes.
+     */
+    public MemorySegment expand(MemorySegment x, int elementBytes, int[] inDims, int[] outDims) {
+        int rank = outDims.length;
+        long total = 1;
+        for (int d : outDims) {
+            total *= d;
+        }
+        MemorySegment out = arena.allocate(total * elementBytes);
+        long[] inStride = new long[rank];
+        long s = 1;
+        for (int i = rank - 1; i >= 0; i--) {
+            inStride[i] = inDims[i] == 1 ? 0 : s;
+            s *= inDims[i];
+        }
+        int[] idx = new int[rank];
+        for (long o = 0; o < total; o++) {
+            long src = 0;
+            for (int i = 0; i < rank; i++) {
+                src += idx[i] * inStride[i];
+            }
+            MemorySegment.copy(x, src * elementBytes, out, o * elementBytes, elementBytes);
+            for (int i = rank - 1; i >= 0 && ++idx[i] == outDims[i]; i--) {
+                idx[i] = 0;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A strided slice along one axis of {@code x} viewed as {@code [outer, axisLen, inner]}: {@code count} elements
+     * from {@code start} with step {@code step}, each an {@code inner}-element run of {@code elementBytes}-byte
+     * elements.
+     */
+    public MemorySegment slice(MemorySegment x, int elementBytes, int outer, int axisLen, int inner, int start, int step,
+            int count) {
+        long run = (long) inner * elementBytes;
+        MemorySegment out = arena.allocate(outer * count * run);
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < count; i++) {
+                long src = ((long) o * axisLen + start + (long) i * step) * run;
+                MemorySegment.copy(x, src, out, ((long) o * count + i) * run, run);
+            }
+        }
+        return out;
+    }
+}
