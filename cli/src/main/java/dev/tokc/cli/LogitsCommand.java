@@ -6,6 +6,7 @@ import dev.tokc.ir.DType;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.interp.Interpreter;
+import dev.tokc.runtime.exec.JvmExecutor;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -20,8 +21,9 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /**
- * {@code tokc logits MODEL --ids 1,2,3 [-o out.f32]}: the full-forward logits of a token sequence, computed by the
- * reference interpreter on the imported IR. Writes float32 little-endian {@code [seq, vocab]} (the layout of the
+ * {@code tokc logits MODEL|ENGINE --ids 1,2,3 [-o out.f32]}: the full-forward logits of a token sequence, computed by
+ * the reference interpreter on the imported IR of a model, or by the generated program of an engine directory (one
+ * with a {@code manifest.json}; {@code --reference-kernels} runs it on the scalar kernels). Writes float32 little-endian {@code [seq, vocab]} (the layout of the
  * shared references) atomically; without {@code -o}, prints the top tokens per position.
  */
 final class LogitsCommand implements Command {
@@ -37,7 +39,7 @@ final class LogitsCommand implements Command {
 
     @Override
     public String usage() {
-        return "MODEL --ids 1,2,3 [-o FILE.f32]";
+        return "MODEL|ENGINE --ids 1,2,3 [-o FILE.f32] [--threads N] [--reference-kernels]";
     }
 
     @Override
@@ -47,6 +49,9 @@ final class LogitsCommand implements Command {
                 .desc("comma-separated token ids of the prompt").build());
         o.addOption(Option.builder("o").longOpt("output").hasArg().argName("FILE")
                 .desc("write float32 little-endian logits [seq, vocab] here").build());
+        o.addOption(Option.builder().longOpt("threads").hasArg().argName("N")
+                .desc("kernel threads for an engine (default: available processors)").build());
+        o.addOption(Option.builder().longOpt("reference-kernels").desc("run an engine on the scalar reference kernels").build());
         return o;
     }
 
@@ -56,6 +61,9 @@ final class LogitsCommand implements Command {
         long[] ids = Args.longList("ids", cmd.getOptionValue("ids"));
         if (ids.length == 0) {
             throw new UsageError("--ids needs at least one token id");
+        }
+        if (Files.isRegularFile(model.resolve("manifest.json"))) {
+            return runEngine(cmd, io, model, ids);
         }
         try (LoadedModel m = ModelLoader.load(model)) {
             List<Node> inputs = m.graph().inputs();
@@ -79,6 +87,33 @@ final class LogitsCommand implements Command {
                 io.err().printf("wrote logits [%d, %d] to %s%n", seq, v, cmd.getOptionValue("output"));
             } else {
                 printTop(io, logits, seq, v);
+            }
+        }
+        return 0;
+    }
+
+    private int runEngine(CommandLine cmd, Io io, Path engine, long[] ids) throws Exception {
+        int threads = Args.intValue(cmd, "threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+        JvmExecutor.KernelChoice kernels = cmd.hasOption("reference-kernels")
+                ? JvmExecutor.KernelChoice.REFERENCE : JvmExecutor.KernelChoice.VECTOR;
+        try (JvmExecutor ex = JvmExecutor.open(engine, threads, kernels)) {
+            int v = ex.vocabSize();
+            for (long id : ids) {
+                if (id < 0 || id >= v) {
+                    throw new UserError("token id " + id + " is outside the vocabulary [0, " + v + ")");
+                }
+            }
+            float[] f = ex.forward(ids);
+            double[] d = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                d[i] = f[i];
+            }
+            Tensor logits = Tensor.ofDoubles(DType.F32, new long[] {ids.length, v}, d);
+            if (cmd.hasOption("output")) {
+                writeF32(Path.of(cmd.getOptionValue("output")), logits);
+                io.err().printf("wrote logits [%d, %d] to %s%n", ids.length, v, cmd.getOptionValue("output"));
+            } else {
+                printTop(io, logits, ids.length, v);
             }
         }
         return 0;

@@ -27,8 +27,8 @@ import java.util.Map;
  * sizes are ints (a program over more than 2^31 elements per tensor is refused by the {@code Math.multiplyExact}
  * in the size computations of the kernels' callers).
  *
- * <p>Not thread-safe: one context per concurrent run. Between runs call {@link #reset} with new inputs; buffers
- * of the previous run become invalid then.
+ * <p>Not thread-safe: one context per concurrent run. Each run starts with {@link #begin}; buffers of the previous
+ * run become invalid then.
  */
 public final class ExecContext implements AutoCloseable {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -51,11 +51,19 @@ public final class ExecContext implements AutoCloseable {
         this.arena = new ActivationArena(arenaBytes);
     }
 
-    /** Starts a new run over {@code newInputs}: frees the previous run's buffers and forgets its outputs. */
-    public void reset(List<Value> newInputs) {
+    /**
+     * Starts a new run: frees the previous run's buffers (inputs included) and forgets its inputs and outputs. Then
+     * build the inputs ({@link #longs}, {@link #ints}) and pass them to {@link #setInputs}.
+     */
+    public void begin() {
         arena.reset();
-        inputs = List.copyOf(newInputs);
+        inputs = List.of();
         outputs.clear();
+    }
+
+    /** The inputs of the run started by {@link #begin}, in the program's input order. */
+    public void setInputs(List<Value> newInputs) {
+        inputs = List.copyOf(newInputs);
     }
 
     /** Copies {@code data} as an i64 tensor of {@code shape} into the arena (the usual way to pass token ids). */
