@@ -16,10 +16,12 @@ import dev.tokc.runtime.artifact.Progress;
 import dev.tokc.runtime.artifact.Quantization;
 import dev.tokc.runtime.artifact.Target;
 import dev.tokc.runtime.exec.ProgramInfo;
+import dev.tokc.runtime.exec.WeightSet;
 import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.Elements;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -27,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.jar.Attributes;
@@ -101,6 +104,25 @@ public final class EngineWriter {
                     kvCache(program, options), ParallelLayout.single(), options.pipeline());
             return w.commit(d);
         }
+    }
+
+    /**
+     * The stored tensors of {@code program} laid out exactly as {@link #write} lays them out, but in memory from
+     * {@code arena}: to run a program straight after compiling it (tests, differential checks) without an engine.
+     */
+    public static WeightSet inMemory(JvmBackend.Output program, WeightSource weights, String dtype, Arena arena) {
+        WeightSource source = program.weights().source(weights);
+        ElementType matrixType = ElementType.valueOf(dtype.toUpperCase(java.util.Locale.ROOT));
+        Map<String, WeightSet.Entry> entries = new HashMap<>();
+        for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
+            long[] shape = t.node().shape().evaluate(Map.of());
+            long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
+            MemorySegment seg = arena.allocate(Math.max(1, count * bytesPer(t, matrixType)), 64);
+            fill(seg, value(t.node(), source), t.dtype() == null ? matrixType : null, t.dtype());
+            entries.put(t.name(), new WeightSet.Entry(seg, t.dtype() == null ? dtype : t.dtype().toString(),
+                    Arrays.stream(shape).boxed().toList()));
+        }
+        return WeightSet.of(entries);
     }
 
     private static Tensor value(Node n, WeightSource source) {

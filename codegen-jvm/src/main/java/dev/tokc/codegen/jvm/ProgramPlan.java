@@ -57,8 +57,7 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
         for (Node p : g.inputs()) {
             locals.put(p, names.newName(suggest(p), p));
         }
-        List<Step> steps = new ArrayList<>();
-        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        List<Step> lowered = new ArrayList<>();
         Map<Node, String> stored = new IdentityHashMap<>();
         int constants = 0;
         for (Node n : g.nodes()) {
@@ -70,10 +69,17 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
                 stored.put(n, name);
                 continue;
             }
-            Lowering l = table.lower(n);
-            steps.add(new Step(n, l));
-            if (l instanceof Lowering.Invoke inv) {
-                locals.put(n, names.newName(suggest(n), n));
+            lowered.add(new Step(n, table.lower(n)));
+        }
+        List<Step> steps = live(lowered, g.outputs());
+        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        int temps = 0;
+        for (Step step : steps) {
+            if (step.lowering() instanceof Lowering.Invoke inv) {
+                Node n = step.node();
+                String suggestion = n.name() == null || n.name().isEmpty() || Character.isDigit(n.name().charAt(0))
+                        ? "t" + temps++ : n.name();
+                locals.put(n, names.newName(suggestion, n));
                 for (Arg a : inv.call().args()) {
                     record(a, stored, tensors, symbols, n, steps);
                 }
@@ -140,7 +146,42 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
 
     private static String suggest(Node n) {
         String s = n.name();
-        return s == null || s.isEmpty() || Character.isDigit(s.charAt(0)) ? "v" + (s == null ? "" : s) : s;
+        return s == null || s.isEmpty() || Character.isDigit(s.charAt(0)) ? "in" + (s == null ? "" : s) : s;
+    }
+
+    /**
+     * The steps the outputs need. An alias depends only on its source (a reshape's shape operand is not read at run
+     * time), so the {@code dims} nodes that only feed reshapes produce no code.
+     */
+    private static List<Step> live(List<Step> steps, List<Node> outputs) {
+        Map<Node, Step> byNode = new IdentityHashMap<>();
+        steps.forEach(s -> byNode.put(s.node(), s));
+        java.util.Set<Node> needed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        java.util.ArrayDeque<Node> work = new java.util.ArrayDeque<>(outputs);
+        while (!work.isEmpty()) {
+            Node n = work.pop();
+            if (!needed.add(n)) {
+                continue;
+            }
+            Step s = byNode.get(n);
+            if (s == null) {
+                continue;
+            }
+            switch (s.lowering()) {
+                case Lowering.Alias a -> work.push(a.source());
+                case Lowering.Invoke inv -> {
+                    for (Arg arg : inv.call().args()) {
+                        switch (arg) {
+                            case Arg.Value v -> work.push(v.node());
+                            case Arg.Matrix m -> work.push(m.weight());
+                            case Arg.Floats f -> work.push(f.constant());
+                            default -> { }
+                        }
+                    }
+                }
+            }
+        }
+        return steps.stream().filter(s -> needed.contains(s.node())).toList();
     }
 
     /** The node whose buffer holds {@code n}'s value (following aliases). */
