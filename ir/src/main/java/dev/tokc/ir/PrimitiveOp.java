@@ -299,26 +299,23 @@ public sealed interface PrimitiveOp extends Op {
         }
     }
 
-    record Softmax(long axis) implements PrimitiveOp {
+    /** Normalisations along one axis that keep the operand's type (softmax and its log). */
+    sealed interface AlongAxis extends PrimitiveOp {
+        long axis();
+
         @Override
-        public TensorType inferType(List<Node> in) {
+        default TensorType inferType(List<Node> in) {
             Infer.arity(in, 1);
             Infer.requireFloat(in.get(0), "operand");
-            Infer.axis(axis, in.get(0).rank());
+            Infer.axis(axis(), in.get(0).rank());
             return in.get(0).type();
         }
     }
 
+    record Softmax(long axis) implements AlongAxis {}
+
     /** log(softmax(x)) along {@code axis}. */
-    record LogSoftmax(long axis) implements PrimitiveOp {
-        @Override
-        public TensorType inferType(List<Node> in) {
-            Infer.arity(in, 1);
-            Infer.requireFloat(in.get(0), "operand");
-            Infer.axis(axis, in.get(0).rank());
-            return in.get(0).type();
-        }
-    }
+    record LogSoftmax(long axis) implements AlongAxis {}
 
     /** Running sum along {@code axis}. */
     record CumSum(long axis, boolean exclusive, boolean reverse) implements PrimitiveOp {
