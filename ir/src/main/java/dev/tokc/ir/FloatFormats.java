@@ -159,7 +159,7 @@ public final class FloatFormats {
      * from 248 up (which round past 240), give the NaN 0x80; with it they clamp to +-240. No negative zero.
      */
     public static int encodeE4M3Fnuz(double v, boolean saturate) {
-        return encodeFnuz(v, saturate, 4, 3, 8, 248.0);
+        return encodeFnuz(v, saturate, 4, 3, 8, E4M3FNUZ_MAX + 8); // half a step (16) above the max
     }
 
     public static double decodeE4M3Fnuz(int bits) {
@@ -171,7 +171,7 @@ public final class FloatFormats {
      * from 61440 up (which round past 57344), give the NaN 0x80; with it they clamp to +-57344. No negative zero.
      */
     public static int encodeE5M2Fnuz(double v, boolean saturate) {
-        return encodeFnuz(v, saturate, 5, 2, 16, 61440.0);
+        return encodeFnuz(v, saturate, 5, 2, 16, E5M2FNUZ_MAX + 4096); // half a step (8192) above the max
     }
 
     public static double decodeE5M2Fnuz(int bits) {
