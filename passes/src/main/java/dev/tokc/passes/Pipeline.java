@@ -119,8 +119,9 @@ public final class Pipeline {
                 Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()),
                 // Phase 3. Step program: the full forward becomes one step over a ragged batch and a paged KV cache
                 // (kv_write + paged_attention per layer, positions/slots/block tables as inputs, logits only at
-                // logits_indices); needs raised attention, so it follows raising. The shape plumbing of the old
-                // [batch, seq] input folds away again before fusion and memory planning see the step program.
+                // logits_indices). Order: after raising (it needs model-level attention) and before fusion (RoPE
+                // into the KV write fuses the kv_write made here) and memory planning. The shape plumbing of the old
+                // [batch, seq] input folds away again before they see the step program.
                 Phase.of("step-program", "lower attention to a paged KV cache, then fold the old input's shape plumbing",
                         new LowerToPagedAttention(), new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()));
     }
