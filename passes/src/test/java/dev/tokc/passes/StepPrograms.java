@@ -54,8 +54,9 @@ final class StepPrograms {
                 new long[] {batch, SEQ}, tokens)), weights).getFirst();
         int v = (int) expected.dim(2);
 
-        KvCacheSpec spec = step.nodes().stream().filter(n -> n.op() instanceof TargetOp.KvWrite)
-                .map(n -> ((TargetOp.KvWrite) n.op()).spec()).findFirst().orElseThrow();
+        // From paged_attention: fusion may turn the kv_write into another write op, the reads stay.
+        KvCacheSpec spec = step.nodes().stream().filter(n -> n.op() instanceof TargetOp.PagedAttention)
+                .map(n -> ((TargetOp.PagedAttention) n.op()).spec()).findFirst().orElseThrow();
         int blocksPerSeq = Math.ceilDiv(SEQ, spec.blockSize());
         List<Integer> free = new ArrayList<>();
         for (int b = 1; b <= batch * blocksPerSeq + 2; b++) {

@@ -40,11 +40,11 @@ final class StepSession {
         this.blocks = new KvBlockManager(numBlocks, spec.blockSize(), false);
     }
 
-    /** The one cache spec of a step program's kv_write ops. */
+    /** The one cache spec of a step program, read off its paged_attention ops (fusion may replace the writes). */
     static KvCacheSpec specOf(Graph program) {
-        return program.nodes().stream().filter(n -> n.op() instanceof TargetOp.KvWrite)
-                .map(n -> ((TargetOp.KvWrite) n.op()).spec()).findFirst()
-                .orElseThrow(() -> new AssertionError("@" + program.name() + " has no kv_write"));
+        return program.nodes().stream().filter(n -> n.op() instanceof TargetOp.PagedAttention)
+                .map(n -> ((TargetOp.PagedAttention) n.op()).spec()).findFirst()
+                .orElseThrow(() -> new AssertionError("@" + program.name() + " has no paged_attention"));
     }
 
     KvCacheSpec spec() {
