@@ -259,10 +259,21 @@ public final class LowerToPagedAttention implements Pass {
         if (attentions.isEmpty()) {
             throw new Rejected("noAttention", "the graph has no attention to give a KV cache");
         }
-        // The row-wise tail: walk up from the output while each op treats tokens independently and its activation
-        // operand has no other user; the gather of logits_indices goes just before it.
-        Map<Node, List<Node>> users = g.users();
         Set<Node> tail = Collections.newSetFromMap(new IdentityHashMap<>());
+        Node gatherAt = rowwiseTail(g, dynamic, batch, seq, tail);
+        KvCacheSpec spec = new KvCacheSpec(attentions.size(), kvHeads, headDim, options.blockSize(),
+                options.kvDtype().orElse(dtype));
+        return new Plan(ids, Map.copyOf(subst), List.copyOf(attentions), ranges, gatherAt, tail, spec);
+    }
+
+    /**
+     * The row-wise tail: walks up from the output while each op treats tokens independently and its activation
+     * operand has no other user, collecting the ops into {@code tail}; returns where the walk stopped, the hidden
+     * state {@code [batch, seq, ...]} that the gather of logits_indices reads (the output itself for an empty tail).
+     */
+    private static Node rowwiseTail(Graph g, Set<Node> dynamic, Dim batch, Dim seq, Set<Node> tail) {
+        Map<Node, List<Node>> users = g.users();
+        Node out = g.outputs().getFirst();
         Node cur = out;
         while (activationOperand(cur, dynamic) >= 0 && (cur == out || users.get(cur).size() == 1)) {
             Node a = cur.input(activationOperand(cur, dynamic));
@@ -272,9 +283,7 @@ public final class LowerToPagedAttention implements Pass {
             tail.add(cur);
             cur = a;
         }
-        KvCacheSpec spec = new KvCacheSpec(attentions.size(), kvHeads, headDim, options.blockSize(),
-                options.kvDtype().orElse(dtype));
-        return new Plan(ids, Map.copyOf(subst), List.copyOf(attentions), ranges, cur, tail, spec);
+        return cur;
     }
 
     private static boolean isAttention(Op op) {
