@@ -23,7 +23,12 @@ import dev.tokc.ir.interp.WeightSource;
 import dev.tokc.ir.text.IrParser;
 import dev.tokc.ir.text.IrPrinter;
 import dev.tokc.passes.Pipeline;
+import dev.tokc.passes.transforms.Canonicalize;
+import dev.tokc.passes.transforms.Cse;
+import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
+import dev.tokc.passes.transforms.ShapeInfer;
+import dev.tokc.passes.transforms.StepProgramOptions;
 import dev.tokc.tests.StepSession.Chunk;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -170,6 +175,43 @@ class PagedStepProgramTest {
                     if (b != null) {
                         assertGreedyIds(b, seqB);
                     }
+                }
+            }));
+        }
+        return tests.stream();
+    }
+
+    /**
+     * Blocks of 3 tokens (not a power of two): every sequence spans many blocks, interleaved with the other
+     * sequence's in the cache; same checks against the references and the full forward.
+     */
+    @TestFactory
+    Stream<DynamicTest> smallBlocksGiveTheSameTokens() throws Exception {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (ReferenceCase ref : ReferenceCase.all()) {
+            if (!ref.name().equals("reference") && !ref.name().equals("reference-0")) {
+                continue;
+            }
+            tests.add(DynamicTest.dynamicTest(ref.toString(), () -> {
+                try (LoadedModel m = ModelLoader.load(ref.modelDir())) {
+                    LowerToPagedAttention pass = new LowerToPagedAttention(StepProgramOptions.DEFAULT.withBlockSize(3).withStrict(true));
+                    Pipeline.Result r = Pipeline.of(Pipeline.Phase.of("step", "lower with blocks of 3, then clean up",
+                            pass, new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()))
+                            .verifyEach(true).failOnNonConvergence(true).run(m.graph());
+                    assertEquals(3, StepSession.specOf(r.graph()).blockSize());
+                    WeightSource w = cachedWeights(m);
+                    StepSession s = new StepSession(r.graph(), w, 128);
+                    long[] prompt = ref.inputIds();
+                    // A second sequence takes blocks between the first one's.
+                    List<List<double[]>> out = s.step(List.of(new Chunk(1, Arrays.copyOf(prompt, 1), true),
+                            new Chunk(2, new long[] {prompt[prompt.length - 1], prompt[0]}, false)));
+                    List<double[]> rows = new ArrayList<>(out.getFirst());
+                    rows.addAll(s.step(List.of(new Chunk(2, new long[] {prompt[0]}, false),
+                            new Chunk(1, Arrays.copyOfRange(prompt, 1, prompt.length), true))).get(1));
+                    assertRowsMatchReference(ref, rows);
+                    List<Long> generated = decode(s, 1, prompt, rows, ref.greedyIds().length);
+                    assertRowsMatchForward(m.graph(), w, generated, rows, ref + " with blocks of 3");
+                    assertGreedyIds(ref, generated);
                 }
             }));
         }
