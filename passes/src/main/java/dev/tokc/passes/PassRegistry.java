@@ -4,6 +4,8 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.LowerToFlashAttention;
+import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,7 +36,9 @@ public final class PassRegistry {
                 .with(ConstantFold::new)
                 .with(ShapeInfer::new)
                 .with(Cse::new)
-                .with(Dce::new);
+                .with(Dce::new)
+                .with(LowerToPagedAttention::new)
+                .with(LowerToFlashAttention::new);
     }
 
     /** This registry plus the pass {@code factory} makes, under that pass's own name. */
