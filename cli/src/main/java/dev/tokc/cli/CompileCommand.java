@@ -8,7 +8,9 @@ import dev.tokc.codegen.jvm.JvmBackend;
 import dev.tokc.frontend.LoadedModel;
 import dev.tokc.frontend.ModelLoader;
 import dev.tokc.ir.text.IrPrinter;
+import dev.tokc.passes.PassRegistry;
 import dev.tokc.passes.Pipeline;
+import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.runtime.artifact.ArtifactException;
 import dev.tokc.runtime.artifact.Manifest;
 import dev.tokc.runtime.artifact.PassRecord;
@@ -89,7 +91,7 @@ final class CompileCommand implements Command {
                 io.out().print(IrPrinter.print(m.graph()));
                 return 0;
             }
-            Pipeline.Result r = IrOptCommand.pipeline(cmd, io).run(m.graph());
+            Pipeline.Result r = pipeline(cmd, io, blockSize).run(m.graph());
             for (String line : r.counterLines()) {
                 io.err().println(line);
             }
@@ -102,6 +104,10 @@ final class CompileCommand implements Command {
                 program = JvmBackend.compile(r.graph(), (key, type) -> m.weights().load(key), false);
             } catch (CodegenException e) {
                 throw new UserError(model + ": " + e.getMessage());
+            }
+            if (!r.graph().name().equals(LowerToPagedAttention.GRAPH_NAME)) {
+                io.err().println("note: the graph did not become a paged step program (see the pass counters); the engine "
+                        + "runs the full forward without a KV cache");
             }
             if ("java".equals(emit)) {
                 io.out().print(program.source());
@@ -127,6 +133,34 @@ final class CompileCommand implements Command {
                     manifest.tensors().size(), bytes / 1e6, dtype, program.className(), (System.nanoTime() - start) / 1e9);
         }
         return 0;
+    }
+
+    /**
+     * The pipeline of {@code --passes} (default: the standard one) with the step program's KV block size set to
+     * {@code blockSize}, then {@code --verify-each} and {@code --dump-after}.
+     */
+    private static Pipeline pipeline(CommandLine cmd, Io io, int blockSize) {
+        Pipeline base;
+        try {
+            base = cmd.hasOption("passes") ? Pipeline.parse(cmd.getOptionValue("passes"), PassRegistry.standard()) : Pipeline.standard();
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(e.getMessage());
+        }
+        List<Pipeline.Phase> phases = new ArrayList<>();
+        for (Pipeline.Phase ph : base.phases()) {
+            phases.add(new Pipeline.Phase(ph.name(), ph.comment(), ph.passes().stream()
+                    .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(l.options().withBlockSize(blockSize)) : p)
+                    .toList()));
+        }
+        Pipeline p = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(cmd.hasOption("verify-each"));
+        if (cmd.hasOption("dump-after")) {
+            try {
+                p = p.dumpAfter(cmd.getOptionValue("dump-after"), text -> io.err().print(text));
+            } catch (IllegalArgumentException e) {
+                throw new UsageError(e.getMessage());
+            }
+        }
+        return p;
     }
 
     /** A carriage-return status line on a terminal; nothing when standard error is redirected. */

@@ -7,6 +7,8 @@ import dev.tokc.ir.Node;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.interp.Interpreter;
 import dev.tokc.runtime.exec.JvmExecutor;
+import dev.tokc.runtime.exec.StepExecutor;
+import dev.tokc.runtime.exec.TokenModel;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -96,14 +98,16 @@ final class LogitsCommand implements Command {
         int threads = Args.intValue(cmd, "threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
         JvmExecutor.KernelChoice kernels = cmd.hasOption("reference-kernels")
                 ? JvmExecutor.KernelChoice.REFERENCE : JvmExecutor.KernelChoice.VECTOR;
-        try (JvmExecutor ex = JvmExecutor.open(engine, threads, kernels)) {
-            int v = ex.vocabSize();
+        boolean step = StepExecutor.isStepEngine(engine);
+        try (AutoCloseable ex = step ? StepExecutor.open(engine, threads, kernels, StepExecutor.blocksFor(engine, ids.length))
+                : JvmExecutor.open(engine, threads, kernels)) {
+            int v = ((TokenModel) ex).vocabSize();
             for (long id : ids) {
                 if (id < 0 || id >= v) {
                     throw new UserError("token id " + id + " is outside the vocabulary [0, " + v + ")");
                 }
             }
-            float[] f = ex.forward(ids);
+            float[] f = step ? ((StepExecutor) ex).forward(ids) : ((JvmExecutor) ex).forward(ids);
             double[] d = new double[f.length];
             for (int i = 0; i < f.length; i++) {
                 d[i] = f[i];

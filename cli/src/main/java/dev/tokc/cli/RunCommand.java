@@ -2,6 +2,8 @@ package dev.tokc.cli;
 
 import dev.tokc.runtime.exec.Generator;
 import dev.tokc.runtime.exec.JvmExecutor;
+import dev.tokc.runtime.exec.StepExecutor;
+import dev.tokc.runtime.exec.TokenModel;
 import dev.tokc.runtime.sampling.SamplingParams;
 import dev.tokc.runtime.tokenizer.Tokenizer;
 import dev.tokc.runtime.tokenizer.Tokenizers;
@@ -76,9 +78,12 @@ final class RunCommand implements Command {
             throw new UsageError(e.getMessage());
         }
         long t0 = System.nanoTime();
-        try (JvmExecutor ex = JvmExecutor.open(engine, threads, JvmExecutor.KernelChoice.VECTOR)) {
-            Tokenizer tok = Tokenizers.load(engine);
-            int[] ids = tok.encode(cmd.getOptionValue("prompt"), true);
+        Tokenizer tok = Tokenizers.load(engine);
+        int[] ids = tok.encode(cmd.getOptionValue("prompt"), true);
+        boolean step = StepExecutor.isStepEngine(engine);
+        try (AutoCloseable ex = step
+                ? StepExecutor.open(engine, threads, JvmExecutor.KernelChoice.VECTOR, StepExecutor.blocksFor(engine, ids.length + maxTokens))
+                : JvmExecutor.open(engine, threads, JvmExecutor.KernelChoice.VECTOR)) {
             if (ids.length == 0) {
                 throw new UserError("the prompt encodes to no tokens");
             }
@@ -90,14 +95,15 @@ final class RunCommand implements Command {
             long loaded = System.nanoTime();
             io.out().print(cmd.getOptionValue("prompt"));
             io.out().flush();
-            Generator.Result r = new Generator(ex).generate(prompt, params, tok, eos, piece -> {
+            Generator.Result r = new Generator((TokenModel) ex).generate(prompt, params, tok, eos, piece -> {
                 io.out().print(piece);
                 io.out().flush();
             });
             io.out().println();
             int generated = r.tokens().length - r.promptTokens();
-            io.err().printf(Locale.ROOT, "%d prompt + %d generated tokens (%s); load %.2f s, first token %.3f s, "
+            io.err().printf(Locale.ROOT, "%d prompt + %d generated tokens (%s, %s); load %.2f s, first token %.3f s, "
                     + "%.1f tokens/s%n", r.promptTokens(), generated, r.finish().toString().toLowerCase(Locale.ROOT),
+                    step ? "paged KV cache" : "no cache: full recompute per token",
                     (loaded - t0) / 1e9, r.firstTokenNanos() / 1e9, r.decodeTokensPerSecond());
         }
         return 0;

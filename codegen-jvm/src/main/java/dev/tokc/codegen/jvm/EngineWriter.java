@@ -165,8 +165,19 @@ public final class EngineWriter {
         }
     }
 
-    /** The cache the program's attention layers need (recorded even by the no-cache forward program, for the runtime). */
+    /**
+     * The cache the program's attention layers need: a step program's {@code KvCacheSpec} as its kv_write nodes carry
+     * it; for a full-forward program (no cache) the geometry of its attention layers, so the manifest still says
+     * what a cache for this model would be.
+     */
     private static KvCacheInfo kvCache(JvmBackend.Output program, Options options) {
+        for (Node n : program.plan().graph().nodes()) {
+            if (n.op() instanceof dev.tokc.ir.TargetOp.KvWrite w) {
+                var spec = w.spec();
+                return new KvCacheInfo(spec.layers(), spec.kvHeads(), spec.headDim(), spec.blockSize(), spec.dtype().toString(),
+                        KvCacheInfo.BLOCK_MAJOR);
+            }
+        }
         int layers = 0;
         int kvHeads = 1;
         int headDim = 1;

@@ -7,6 +7,7 @@ import dev.tokc.ir.Node;
 import dev.tokc.ir.PrimitiveOp;
 import dev.tokc.ir.Shape;
 import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.TargetOp;
 import dev.tokc.ir.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,7 +98,30 @@ public final class KernelTable {
                                     new Arg.Sizes(n.shape().dims().stream().map(d -> Arg.Size.of(d)).toList()));
                         }),
                 // slice(x, starts, ends, axes, steps) along one axis with constant bounds (fused-QKV splits)
-                new KernelBinding("slice", PrimitiveOp.Slice.class, KernelTable::checkSlice, KernelTable::lowerSlice)));
+                new KernelBinding("slice", PrimitiveOp.Slice.class, KernelTable::checkSlice, KernelTable::lowerSlice),
+                // gather(x, indices i64) along one axis (the step program's logits rows)
+                new KernelBinding("gather", PrimitiveOp.Gather.class, KernelTable::checkGather, n -> {
+                    Shape s = n.input(0).shape();
+                    int axis = Shape.normalizeAxis(((PrimitiveOp.Gather) n.op()).axis(), s.rank());
+                    return call("gather", value(n.input(0)), value(n.input(1)), new Arg.I32(n.dtype().bits() / 8),
+                            size(s.dims().subList(0, axis)), Arg.Size.of(s.dim(axis)), size(s.dims().subList(axis + 1, s.rank())),
+                            size(n.input(1).shape().dims()));
+                }),
+                // kv_write(k[tokens, kvh, d], v, slots i64[tokens]) into layer L of the runtime's paged cache
+                new KernelBinding("kv_write", TargetOp.KvWrite.class, KernelTable::checkKvWrite,
+                        n -> call("kvWrite", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), new Arg.I32(((TargetOp.KvWrite) n.op()).layer()))),
+                // paged_attention(q[tokens, h, d], write token, block_tables, context_lens, query_starts): ragged batch
+                new KernelBinding("paged_attention", TargetOp.PagedAttention.class, KernelTable::checkPagedAttention,
+                        n -> {
+                            TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+                            Shape bt = n.input(2).shape();
+                            return call("pagedAttention", value(n.input(0)), value(n.input(1)), value(n.input(2)),
+                                    value(n.input(3)), value(n.input(4)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                    Arg.Size.of(bt.dim(0)), Arg.Size.of(bt.dim(1)), new Arg.I32(a.layer()),
+                                    new Arg.I32(a.numHeads()), new Arg.I32(a.spec().kvHeads()), new Arg.I32(a.spec().headDim()),
+                                    new Arg.F32((float) a.scale()));
+                        })));
     }
 
     /** The bindings, in match order. */
@@ -306,6 +330,44 @@ public final class KernelTable {
                 new Arg.I32(Math.toIntExact(len)), size(in.dims().subList(axis + 1, in.rank())),
                 new Arg.I32(Math.toIntExact(start)), new Arg.I32(Math.toIntExact(constant(n, 4)[0])),
                 new Arg.I32(Math.toIntExact(n.shape().dim(axis).value())));
+    }
+
+    private static Optional<String> checkGather(Node n) {
+        if (n.input(1).dtype() != DType.I64) {
+            return Optional.of("indices are " + n.input(1).dtype() + ", expected i64");
+        }
+        if (n.dtype().bits() % 8 != 0) {
+            return Optional.of("sub-byte elements");
+        }
+        return all(List.of(checkDims(n.input(0).shape().dims()), checkDims(n.input(1).shape().dims())));
+    }
+
+    private static Optional<String> kvSpec(dev.tokc.ir.KvCacheSpec spec) {
+        return switch (spec.dtype()) {
+            case F32, BF16, F16 -> OK;
+            default -> Optional.of("KV cache dtype " + spec.dtype() + " has no kernel");
+        };
+    }
+
+    private static Optional<String> checkKvWrite(Node n) {
+        TargetOp.KvWrite w = (TargetOp.KvWrite) n.op();
+        return all(List.of(kvSpec(w.spec()), f32(n.input(0), "k"), f32(n.input(1), "v"),
+                n.input(2).dtype() == DType.I64 ? OK : Optional.of("slots are " + n.input(2).dtype() + ", expected i64"),
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    private static Optional<String> checkPagedAttention(Node n) {
+        TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+        if (a.softcap() != 0 || a.slidingWindow() != 0) {
+            return Optional.of("softcap/sliding window are not supported by the paged-attention kernel");
+        }
+        for (int i = 2; i < 5; i++) {
+            if (n.input(i).dtype() != DType.I32) {
+                return Optional.of("input " + i + " is " + n.input(i).dtype() + ", expected i32");
+            }
+        }
+        return all(List.of(kvSpec(a.spec()), f32(n.input(0), "q"), checkDims(n.input(0).shape().dims()),
+                checkDims(n.input(2).shape().dims())));
     }
 
     static long[] longs(Tensor t) {

@@ -5,6 +5,7 @@ import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.Elements;
 import dev.tokc.runtime.kernels.GeluForm;
 import dev.tokc.runtime.kernels.Kernels;
+import dev.tokc.runtime.kernels.PagedKvCache;
 import dev.tokc.runtime.kernels.RopeLayout;
 import dev.tokc.runtime.kernels.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -32,6 +33,7 @@ import java.util.Map;
  */
 public final class ExecContext implements AutoCloseable {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** An input or output tensor: its bytes and its concrete shape. */
     public record Value(MemorySegment data, long[] shape) {}
@@ -43,6 +45,7 @@ public final class ExecContext implements AutoCloseable {
     private final Map<String, float[]> floatConstants = new HashMap<>();
     private final Map<String, MemorySegment> tensors = new HashMap<>();
     private List<Value> inputs = List.of();
+    private PagedKvCache[] caches = new PagedKvCache[0];
     private final List<Value> outputs = new ArrayList<>();
 
     public ExecContext(Kernels kernels, WeightSet weights, long arenaBytes) {
@@ -78,6 +81,11 @@ public final class ExecContext implements AutoCloseable {
         MemorySegment s = arena.allocate(4L * data.length);
         MemorySegment.copy(data, 0, s, ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, data.length);
         return new Value(s, shape.clone());
+    }
+
+    /** The paged KV cache of each layer, for step programs ({@code kvWrite}, {@code pagedAttention}). */
+    public void setKvCaches(PagedKvCache[] layers) {
+        caches = layers.clone();
     }
 
     /** The results the last run produced, in output order. */
@@ -329,6 +337,89 @@ public final class ExecContext implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 long src = ((long) o * axisLen + start + (long) i * step) * run;
                 MemorySegment.copy(x, src, out, ((long) o * count + i) * run, run);
+            }
+        }
+        return out;
+    }
+
+    // ---- step program: paged KV cache -----------------------------------------------------------------------------
+
+    private PagedKvCache cache(int layer) {
+        if (layer >= caches.length || caches[layer] == null) {
+            throw new IllegalStateException("step program uses KV cache layer " + layer + " but the run has "
+                    + caches.length + " layers (setKvCaches)");
+        }
+        return caches[layer];
+    }
+
+    /**
+     * Writes {@code k, v : [tokens, kvHeads, headDim]} into layer {@code layer}'s cache at i64 {@code slots}; returns
+     * the write token (no data: it only orders the write before the layer's attention in the program).
+     */
+    public MemorySegment kvWrite(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots, int layer) {
+        int[] s = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            s[t] = Math.toIntExact(slots.getAtIndex(I64, t));
+        }
+        kernels.kvWrite(k, v, tokens, s, cache(layer));
+        return MemorySegment.NULL;
+    }
+
+    /**
+     * Attention of {@code q : [tokens, qHeads, headDim]} over layer {@code layer}'s paged cache for a ragged batch:
+     * sequence s owns query rows {@code queryStarts[s] .. queryStarts[s+1]}, has {@code contextLens[s]} cached tokens
+     * (its new ones included) and block table row s of {@code blockTables : i32[seqs, maxBlocks]}. Query j of n at
+     * position {@code contextLens[s] - n + j} sees the keys up to it.
+     *
+     * <p>Each query row becomes one "sequence" of the decode kernel with its own causal context length, so decode
+     * (n = 1), chunked prefill and whole prompts go through one kernel. For long prompts this reads the cache once
+     * per query row instead of once per tile; a prefill path over flash attention is the faster alternative.
+     */
+    public MemorySegment pagedAttention(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
+            MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
+            int qHeads, int kvHeads, int headDim, float scale) {
+        int[][] rowTables = new int[tokens][];
+        int[] rowLens = new int[tokens];
+        for (int s = 0; s < seqs; s++) {
+            int[] table = new int[maxBlocks];
+            MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
+            int from = queryStarts.getAtIndex(I32, s);
+            int to = queryStarts.getAtIndex(I32, s + 1);
+            int ctx = contextLens.getAtIndex(I32, s);
+            for (int j = from; j < to; j++) {
+                rowTables[j] = table;
+                rowLens[j] = ctx - (to - j) + 1;
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            if (rowTables[t] == null) {
+                throw new IllegalStateException("query row " + t + " belongs to no sequence (query_starts)");
+            }
+        }
+        MemorySegment out = f32((long) tokens * qHeads * headDim);
+        kernels.pagedAttention(q, tokens, cache(layer), rowTables, rowLens, new AttentionHeads(qHeads, kvHeads, headDim),
+                scale, out);
+        return out;
+    }
+
+    /**
+     * {@code out[o, i, :] = x[o, indices[i], :]} for x viewed as {@code [outer, axisLen, inner]} and i64 indices
+     * (negative ones count from the end): the step program picks its logits rows with it.
+     */
+    public MemorySegment gather(MemorySegment x, MemorySegment indices, int elementBytes, int outer, int axisLen, int inner,
+            int count) {
+        long run = (long) inner * elementBytes;
+        MemorySegment out = arena.allocate((long) outer * count * run);
+        for (int i = 0; i < count; i++) {
+            long idx = indices.getAtIndex(I64, i);
+            if (idx < 0) {
+                idx += axisLen;
+            }
+            if (idx < 0 || idx >= axisLen) {
+                throw new IndexOutOfBoundsException("gather index " + indices.getAtIndex(I64, i) + " outside [0, " + axisLen + ")");
+            }
+            for (int o = 0; o < outer; o++) {
+                MemorySegment.copy(x, ((long) o * axisLen + idx) * run, out, ((long) o * count + i) * run, run);
             }
         }
         return out;

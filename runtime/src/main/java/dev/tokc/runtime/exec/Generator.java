@@ -12,10 +12,9 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The single-sequence generate loop over a full-forward program: each new token re-runs the whole sequence
- * (no KV cache: the engine's program is {@code @forward}). Quadratic in length, so it is the reference loop for
- * short generations until the paged step program replaces it; what it produces is exactly what the cached loop must
- * produce. Sampling, stop strings and max tokens come from {@link Sampler} and {@link StopChecker}; text streams
+ * The single-sequence generate loop over a {@link TokenModel}: the prompt is fed once (prefill), then each sampled
+ * token (decode). With a {@link StepExecutor} every token is computed once against the paged KV cache; with a
+ * full-forward {@link JvmExecutor} each token re-runs the sequence (the uncached reference loop). Sampling, stop strings and max tokens come from {@link Sampler} and {@link StopChecker}; text streams
  * through a {@link StreamingDecoder} so multi-byte characters are never split.
  */
 public final class Generator {
@@ -36,10 +35,10 @@ public final class Generator {
         }
     }
 
-    private final JvmExecutor executor;
+    private final TokenModel model;
 
-    public Generator(JvmExecutor executor) {
-        this.executor = executor;
+    public Generator(TokenModel model) {
+        this.model = model;
     }
 
     /**
@@ -51,7 +50,7 @@ public final class Generator {
             throw new IllegalArgumentException("the prompt needs at least one token");
         }
         int[] promptInts = Arrays.stream(prompt).mapToInt(Math::toIntExact).toArray();
-        Sampler sampler = new Sampler(params, executor.vocabSize(), promptInts);
+        Sampler sampler = new Sampler(params, model.vocabSize(), promptInts);
         StopChecker stop = new StopChecker(params, eos);
         StreamingDecoder decoder = tokenizer == null ? null : new StreamingDecoder(tokenizer, promptInts, true);
         long[] seq = Arrays.copyOf(prompt, prompt.length + params.maxTokens());
@@ -59,21 +58,25 @@ public final class Generator {
         long start = System.nanoTime();
         long first = 0;
         FinishReason finish = null;
-        while (finish == null) {
-            float[] logits = executor.forwardLast(Arrays.copyOf(seq, len));
-            int token = sampler.sample(logits).token();
-            if (len == prompt.length) {
-                first = System.nanoTime() - start;
-            }
-            seq[len++] = token;
-            String piece = decoder == null ? "" : decoder.push(token);
-            StopChecker.Step step = stop.onToken(token, piece);
-            if (!step.text().isEmpty()) {
-                text.accept(step.text());
-            }
-            Optional<FinishReason> f = step.finish();
-            if (f.isPresent()) {
-                finish = f.get();
+        try (TokenModel.Session session = model.start()) {
+            float[] logits = session.feed(prompt);
+            while (true) {
+                int token = sampler.sample(logits).token();
+                if (len == prompt.length) {
+                    first = System.nanoTime() - start;
+                }
+                seq[len++] = token;
+                String piece = decoder == null ? "" : decoder.push(token);
+                StopChecker.Step step = stop.onToken(token, piece);
+                if (!step.text().isEmpty()) {
+                    text.accept(step.text());
+                }
+                Optional<FinishReason> f = step.finish();
+                if (f.isPresent()) {
+                    finish = f.get();
+                    break;
+                }
+                logits = session.feed(new long[] {token});
             }
         }
         return new Result(Arrays.copyOf(seq, len), prompt.length, finish, first, System.nanoTime() - start);

@@ -17,7 +17,7 @@ import java.util.List;
  * one {@link ExecContext}. This is the full-forward executor: {@link #forward} takes token ids {@code [batch, seq]}
  * and returns the logits of every position (the program of {@code graph @forward}). Not thread-safe.
  */
-public final class JvmExecutor implements AutoCloseable {
+public final class JvmExecutor implements TokenModel, AutoCloseable {
     /** Which kernels to run: the vector kernels on a worker pool, or the scalar reference (tests, debugging). */
     public enum KernelChoice { VECTOR, REFERENCE }
 
@@ -65,9 +65,29 @@ public final class JvmExecutor implements AutoCloseable {
         return info;
     }
 
-    /** Entries per logits row. */
+    @Override
     public int vocabSize() {
         return vocab;
+    }
+
+    /** A sequence that re-runs the whole forward on every feed (no cache in a forward program). */
+    @Override
+    public Session start() {
+        return new Session() {
+            private long[] tokens = new long[0];
+
+            @Override
+            public float[] feed(long[] more) {
+                long[] all = java.util.Arrays.copyOf(tokens, tokens.length + more.length);
+                System.arraycopy(more, 0, all, tokens.length, more.length);
+                tokens = all;
+                return forwardLast(all);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     /**

@@ -1,0 +1,256 @@
+package dev.tokc.runtime.exec;
+
+import dev.tokc.runtime.artifact.ArtifactException;
+import dev.tokc.runtime.artifact.Engine;
+import dev.tokc.runtime.artifact.KvCacheInfo;
+import dev.tokc.runtime.kernels.ElementType;
+import dev.tokc.runtime.kernels.Elements;
+import dev.tokc.runtime.kernels.Kernels;
+import dev.tokc.runtime.kernels.PagedKvCache;
+import dev.tokc.runtime.kernels.ReferenceKernels;
+import dev.tokc.runtime.kernels.VectorKernels;
+import dev.tokc.runtime.kernels.WorkerPool;
+import dev.tokc.runtime.kv.KvBlockManager;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a JVM engine's paged step program ({@code graph @step}): a ragged batch of token chunks of several sequences
+ * in, logits for the rows asked for out, K/V of every computed token kept in a paged cache whose blocks a
+ * {@link KvBlockManager} hands out (with prefix caching: a new sequence whose leading full blocks are cached skips
+ * computing them).
+ *
+ * <p>Per step it builds the program's inputs from the chunks: {@code tokens}, {@code positions} (each sequence
+ * continues where its cache ends), {@code slots} (block * blockSize + offset), {@code block_tables} (padded with the
+ * null block), {@code context_lens} (cached + new), {@code query_starts} and {@code logits_indices}. A cache without
+ * room for a step is an error here; admission and preemption belong to a scheduler above this class. Not
+ * thread-safe.
+ */
+public final class StepExecutor implements TokenModel, AutoCloseable {
+    /**
+     * Tokens of one sequence to compute in a step.
+     *
+     * @param seqId  the sequence (new ones are registered on first use)
+     * @param tokens its next tokens, in order
+     * @param logits whether to return logits for every row ({@code ALL}), the last row ({@code LAST}) or none
+     */
+    public record Chunk(long seqId, long[] tokens, Rows logits) {}
+
+    /** Which logits rows a chunk wants. */
+    public enum Rows { NONE, LAST, ALL }
+
+    private final Engine engine;
+    private final CompiledProgram program;
+    private final WorkerPool pool;
+    private final ExecContext ctx;
+    private final Arena cacheArena = Arena.ofShared();
+    private final KvBlockManager blocks;
+    private final int blockSize;
+    private final int vocab;
+    /** Tokens whose K/V is in the cache, per sequence. */
+    private final Map<Long, Integer> computed = new HashMap<>();
+    private long nextSeqId = 1L << 40;
+
+    private StepExecutor(Engine engine, ProgramInfo info, CompiledProgram program, WorkerPool pool, Kernels kernels,
+            int numBlocks) {
+        this.engine = engine;
+        this.program = program;
+        this.pool = pool;
+        this.ctx = new ExecContext(kernels, WeightSet.of(engine), 1 << 20);
+        KvCacheInfo kv = engine.manifest().kvCache();
+        this.blockSize = kv.blockSize();
+        ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
+        long bytes = PagedKvCache.segmentBytes(numBlocks, blockSize, kv.kvHeads(), kv.headDim(), type);
+        PagedKvCache[] layers = new PagedKvCache[kv.layers()];
+        for (int l = 0; l < layers.length; l++) {
+            // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
+            layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type, numBlocks,
+                    blockSize, kv.kvHeads(), kv.headDim());
+        }
+        ctx.setKvCaches(layers);
+        this.blocks = new KvBlockManager(numBlocks, blockSize, true);
+        List<String> outShape = info.outputs().get(0).shape();
+        this.vocab = Integer.parseInt(outShape.get(outShape.size() - 1));
+    }
+
+    /**
+     * Opens the engine at {@code dir}, with a KV cache of {@code numBlocks} blocks per layer (block 0 is the null
+     * block) and the chosen kernels.
+     */
+    public static StepExecutor open(Path dir, int threads, JvmExecutor.KernelChoice kernels, int numBlocks) throws IOException {
+        Engine engine = Engine.open(dir);
+        try {
+            ProgramInfo info = ProgramLoader.info(engine);
+            if (!info.graph().equals("step")) {
+                throw new ArtifactException(dir + ": program @" + info.graph() + " is not a step program");
+            }
+            CompiledProgram program = ProgramLoader.load(engine, info);
+            WorkerPool pool = kernels == JvmExecutor.KernelChoice.VECTOR ? new WorkerPool(threads) : null;
+            Kernels k = pool != null ? new VectorKernels(pool) : new ReferenceKernels();
+            return new StepExecutor(engine, info, program, pool, k, numBlocks);
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    /** Whether the engine at {@code dir} holds a step program (else a full-forward one). */
+    public static boolean isStepEngine(Path dir) throws IOException {
+        // Only the manifest and program.json are needed: skip hashing the weights (open() verifies them).
+        try (Engine engine = Engine.open(dir, dev.tokc.runtime.artifact.ArtifactReader.Options.skipWeightsHash())) {
+            return ProgramLoader.info(engine).graph().equals("step");
+        }
+    }
+
+    /** Blocks for one sequence of up to {@code tokens} tokens in the engine at {@code dir}, plus the null block. */
+    public static int blocksFor(Path dir, int tokens) throws IOException {
+        try (Engine engine = Engine.open(dir, dev.tokc.runtime.artifact.ArtifactReader.Options.skipWeightsHash())) {
+            int bs = engine.manifest().kvCache().blockSize();
+            return (tokens + bs - 1) / bs + 2;
+        }
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    public KvBlockManager blocks() {
+        return blocks;
+    }
+
+    /**
+     * Computes one ragged step. Returns, per chunk, its logits rows ({@code [rows, vocab]} row-major; empty for
+     * {@link Rows#NONE}). Tokens a new sequence finds in the prefix cache are not recomputed; their rows cannot be
+     * returned, so {@link Rows#ALL} disables that skip.
+     */
+    public List<float[]> step(List<Chunk> chunks) {
+        int total = 0;
+        int[] skip = new int[chunks.size()];
+        for (int c = 0; c < chunks.size(); c++) {
+            Chunk ch = chunks.get(c);
+            if (ch.tokens().length == 0) {
+                throw new IllegalArgumentException("chunk of sequence " + ch.seqId() + " has no tokens");
+            }
+            int[] ints = Arrays.stream(ch.tokens()).mapToInt(Math::toIntExact).toArray();
+            for (int t : ints) {
+                if (t < 0 || t >= vocab) {
+                    throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocab + ")");
+                }
+            }
+            if (!computed.containsKey(ch.seqId())) {
+                blocks.addSequence(ch.seqId(), ints);
+                computed.put(ch.seqId(), 0);
+                skip[c] = ch.logits() == Rows.ALL ? 0 : blocks.cachedPrefixTokens(ch.seqId());
+            } else {
+                blocks.appendTokens(ch.seqId(), ints);
+            }
+            int n = ch.tokens().length - skip[c];
+            if (blocks.allocate(ch.seqId(), n).isEmpty()) {
+                throw new IllegalStateException("KV cache is full (" + blocks.stats() + "); open the executor with more blocks");
+            }
+            total += n;
+        }
+        int seqs = chunks.size();
+        int maxBlocks = 1;
+        for (Chunk ch : chunks) {
+            maxBlocks = Math.max(maxBlocks, blocks.blockTable(ch.seqId()).length);
+        }
+        long[] tokens = new long[total];
+        long[] positions = new long[total];
+        long[] slots = new long[total];
+        int[] tables = new int[seqs * maxBlocks];
+        int[] contextLens = new int[seqs];
+        int[] queryStarts = new int[seqs + 1];
+        List<Long> logitRows = new ArrayList<>();
+        int row = 0;
+        for (int c = 0; c < seqs; c++) {
+            Chunk ch = chunks.get(c);
+            int[] table = blocks.blockTable(ch.seqId());
+            blocks.copyBlockTable(ch.seqId(), tables, c * maxBlocks, maxBlocks);
+            int start = computed.get(ch.seqId()) + skip[c];
+            queryStarts[c] = row;
+            for (int j = skip[c]; j < ch.tokens().length; j++) {
+                int pos = start + (j - skip[c]);
+                tokens[row] = ch.tokens()[j];
+                positions[row] = pos;
+                slots[row] = (long) table[pos / blockSize] * blockSize + pos % blockSize;
+                if (ch.logits() == Rows.ALL || (ch.logits() == Rows.LAST && j == ch.tokens().length - 1)) {
+                    logitRows.add((long) row);
+                }
+                row++;
+            }
+            contextLens[c] = start + ch.tokens().length - skip[c];
+            computed.put(ch.seqId(), contextLens[c]);
+        }
+        queryStarts[seqs] = row;
+        long[] indices = logitRows.stream().mapToLong(Long::longValue).toArray();
+
+        ctx.begin();
+        ctx.setInputs(List.of(ctx.longs(tokens, total), ctx.longs(positions, total), ctx.longs(slots, total),
+                ctx.ints(tables, seqs, maxBlocks), ctx.ints(contextLens, seqs), ctx.ints(queryStarts, seqs + 1),
+                ctx.longs(indices, indices.length)));
+        program.run(ctx);
+        MemorySegment out = ctx.outputs().get(0).data();
+
+        List<float[]> result = new ArrayList<>();
+        int at = 0;
+        for (Chunk ch : chunks) {
+            int rows = ch.logits() == Rows.ALL ? ch.tokens().length : ch.logits() == Rows.LAST ? 1 : 0;
+            long bytes = (long) rows * vocab * 4;
+            result.add(out.asSlice((long) at * vocab * 4, bytes).toArray(Elements.F32));
+            at += rows;
+        }
+        return result;
+    }
+
+    /** Releases a sequence's blocks (cached full blocks stay reusable by later prompts with the same prefix). */
+    public void free(long seqId) {
+        if (computed.remove(seqId) != null) {
+            blocks.free(seqId);
+        }
+    }
+
+    /** Logits of every position of {@code ids} as a fresh sequence, computed in one step and then released. */
+    public float[] forward(long[] ids) {
+        long id = nextSeqId++;
+        try {
+            return step(List.of(new Chunk(id, ids, Rows.ALL))).get(0);
+        } finally {
+            free(id);
+        }
+    }
+
+    @Override
+    public Session start() {
+        long id = nextSeqId++;
+        return new Session() {
+            @Override
+            public float[] feed(long[] tokens) {
+                return step(List.of(new Chunk(id, tokens, Rows.LAST))).get(0);
+            }
+
+            @Override
+            public void close() {
+                free(id);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        ctx.close();
+        cacheArena.close();
+        if (pool != null) {
+            pool.close();
+        }
+        engine.close();
+    }
+}
