@@ -85,6 +85,11 @@ final class CompileCommand implements Command {
             throw new UsageError("--dtype must be f32, bf16 or f16, got '" + dtype + "'");
         }
         int blockSize = Args.intValue(cmd, "block-size", 16, 1, 1 << 16);
+        if (out != null && Files.exists(Path.of(out)) && !cmd.hasOption("force")) {
+            // Checked before importing and optimising, so a refused compile fails in a second; ArtifactWriter checks
+            // again (and whether the target looks like an engine) before it replaces anything.
+            throw new UserError(out + " already exists; use --force to replace it");
+        }
         long start = System.nanoTime();
         try (LoadedModel m = ModelLoader.load(model)) {
             if ("ir".equals(emit)) {

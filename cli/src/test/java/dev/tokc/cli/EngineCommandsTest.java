@@ -1,0 +1,86 @@
+package dev.tokc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tokc.ir.testing.SharedData;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code tokc compile -o}, {@code tokc logits ENGINE}, {@code tokc run}: the model -> engine -> tokens path. */
+class EngineCommandsTest {
+    @TempDir
+    Path tmp;
+
+    private static final String MODEL = SharedData.model("shakespeare-llama").toString();
+
+    @Test
+    void compileWritesAnEngineThatLogitsAndRunUse() throws Exception {
+        Path engine = tmp.resolve("eng");
+        var c = CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString());
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.err().contains("program dev.tokc.generated.StepProgram"), c.err());
+        for (String f : new String[] {"manifest.json", "weights.bin", "program.jar", "program.json", "program.ir",
+                "src/dev/tokc/generated/StepProgram.java", "tokenizer.json"}) {
+            assertTrue(Files.exists(engine.resolve(f)), f);
+        }
+
+        Path out = tmp.resolve("l.f32");
+        var l = CliErrorsTest.tokc("logits", engine.toString(), "--ids", "0,860,28", "-o", out.toString());
+        assertEquals(0, l.code(), l.err());
+        float[] got = floats(Files.readAllBytes(out));
+        float[] ref = floats(Files.readAllBytes(Path.of(MODEL, "reference-0.logits.f32")));
+        assertEquals(ref.length, got.length);
+        for (int i = 0; i < ref.length; i++) {
+            assertTrue(Math.abs(ref[i] - got[i]) <= 1e-4, "logit " + i + ": " + got[i] + " vs " + ref[i]);
+        }
+
+        var r = CliErrorsTest.tokc("run", engine.toString(), "--prompt", "ROMEO:", "--max-tokens", "8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("ROMEO:") && r.out().length() > "ROMEO:\n".length(), r.out());
+        assertTrue(r.err().contains("8 generated tokens") && r.err().contains("tokens/s") && r.err().contains("paged KV cache"),
+                r.err());
+    }
+
+    @Test
+    void compileRefusesToOverwriteWithoutForce() throws Exception {
+        Path engine = tmp.resolve("eng");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()).code());
+        CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()), "already exists",
+                "--force");
+        var again = CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString(), "--force", "--dtype", "bf16");
+        assertEquals(0, again.code(), again.err());
+        assertTrue(Files.readString(engine.resolve("manifest.json")).contains("\"bf16\""));
+    }
+
+    @Test
+    void corruptedEngineFailsClearly() throws Exception {
+        Path engine = tmp.resolve("eng");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()).code());
+        byte[] w = Files.readAllBytes(engine.resolve("weights.bin"));
+        w[w.length / 2] ^= 0x40;
+        Files.write(engine.resolve("weights.bin"), w);
+        var r = CliErrorsTest.tokc("logits", engine.toString(), "--ids", "0,1");
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("weights.bin"), r.err());
+    }
+
+    @Test
+    void emitJavaPrintsTheGeneratedSource() {
+        var r = CliErrorsTest.tokc("compile", MODEL, "--emit", "java");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("public final class StepProgram implements CompiledProgram"), r.out());
+        assertTrue(r.out().contains("c.pagedAttention("), r.out());
+    }
+
+    private static float[] floats(byte[] b) {
+        float[] f = new float[b.length / 4];
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+        return f;
+    }
+}
