@@ -20,6 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import dev.tokc.frontend.safetensors.Checkpoint;
+import dev.tokc.frontend.safetensors.TensorView;
+import dev.tokc.runtime.kernels.ElementType;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -126,7 +130,7 @@ final class CompileCommand implements Command {
                     modelConfig(m), passes, IrPrinter.print(r.graph()), tokenizerFiles(m.source()));
             Manifest manifest;
             try {
-                manifest = EngineWriter.write(Path.of(out), program, (key, type) -> m.weights().load(key), options);
+                manifest = EngineWriter.write(Path.of(out), program, (key, type) -> m.weights().load(key), raw(m), options);
             } catch (ArtifactException e) {
                 throw new UserError(e.getMessage() + (cmd.hasOption("force") ? "" : " (use --force to replace it)"));
             }
@@ -181,6 +185,26 @@ final class CompileCommand implements Command {
                 io.err().print("\r\033[K" + p.line());
                 io.err().flush();
             }
+        };
+    }
+
+    /** Zero-copy checkpoint tensors of a safetensors import (f32/bf16/f16), so weights stream into the engine. */
+    private static EngineWriter.RawWeights raw(LoadedModel m) {
+        if (!(m.resources() instanceof Checkpoint ckpt)) {
+            return EngineWriter.RawWeights.NONE;
+        }
+        return key -> {
+            if (!ckpt.contains(key)) {
+                return Optional.empty();
+            }
+            TensorView v = ckpt.tensor(key);
+            ElementType type = switch (v.dtype()) {
+                case F32 -> ElementType.F32;
+                case BF16 -> ElementType.BF16;
+                case F16 -> ElementType.F16;
+                default -> null;
+            };
+            return type == null ? Optional.empty() : Optional.of(new EngineWriter.RawTensor(v.data(), type));
         };
     }
 

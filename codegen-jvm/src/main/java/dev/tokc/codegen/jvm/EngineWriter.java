@@ -19,6 +19,8 @@ import dev.tokc.runtime.exec.ProgramInfo;
 import dev.tokc.runtime.exec.WeightSet;
 import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.Elements;
+import dev.tokc.runtime.kernels.Kernels;
+import dev.tokc.runtime.kernels.ReferenceKernels;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
@@ -32,6 +34,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -70,11 +73,35 @@ public final class EngineWriter {
         }
     }
 
+    /** A checkpoint tensor's bytes as stored (f32, bf16 or f16, dense row-major), when the importer can give them. */
+    public record RawTensor(MemorySegment data, ElementType type) {}
+
+    /**
+     * Zero-copy access to checkpoint tensors by weight key. Converting from the raw bytes streams a tensor straight
+     * into the engine file, instead of materialising it as an IR {@link Tensor} (8 bytes per element): what makes
+     * compiling a billion-parameter model fit in a small heap.
+     */
+    @FunctionalInterface
+    public interface RawWeights {
+        RawWeights NONE = key -> Optional.empty();
+
+        Optional<RawTensor> raw(String key);
+    }
+
     private EngineWriter() {}
 
     /** Writes the engine for {@code program} at {@code target}; weights are read from {@code weights}. */
     public static Manifest write(Path target, JvmBackend.Output program, WeightSource weights, Options options)
             throws IOException {
+        return write(target, program, weights, RawWeights.NONE, options);
+    }
+
+    /**
+     * Writes the engine for {@code program} at {@code target}: weights the importer can hand over raw come from
+     * {@code raw}, the rest (folded tensors, constants, other formats) from {@code weights}.
+     */
+    public static Manifest write(Path target, JvmBackend.Output program, WeightSource weights, RawWeights raw,
+            Options options) throws IOException {
         WeightSource source = program.weights().source(weights);
         ElementType matrixType = ElementType.valueOf(options.dtype().toUpperCase(java.util.Locale.ROOT));
         try (ArtifactWriter w = ArtifactWriter.create(target, new ArtifactWriter.Options(options.force(), "tokc 0.1.0",
@@ -89,8 +116,18 @@ public final class EngineWriter {
                 long[] shape = n.shape().evaluate(Map.of());
                 long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
                 String dtype = t.dtype() == null ? options.dtype() : t.dtype().toString();
+                Optional<RawTensor> rawTensor = n.op() instanceof dev.tokc.ir.SourceOp.Weight wt
+                        && !program.weights().folded().containsKey(wt.key()) && t.dtype() != DType.I64
+                        ? raw.raw(wt.key()) : Optional.empty();
+                ElementType to = t.dtype() == null ? matrixType : ElementType.F32;
                 w.addTensor(t.name(), dtype, Arrays.stream(shape).boxed().toList(), count * bytesPer(t, matrixType),
-                        seg -> fill(seg, value(n, source), t.dtype() == null ? matrixType : null, t.dtype()));
+                        seg -> {
+                            if (rawTensor.isPresent()) {
+                                convert(rawTensor.get(), seg, to, count);
+                            } else {
+                                fill(seg, value(n, source), t.dtype() == null ? matrixType : null, t.dtype());
+                            }
+                        });
             }
             w.phase("program");
             w.addFile(ProgramInfo.FILE, program.info().toJson());
@@ -131,6 +168,35 @@ public final class EngineWriter {
             case dev.tokc.ir.SourceOp.Weight wt -> source.load(wt.key(), wt.type());
             default -> throw new IllegalStateException("not a stored tensor: " + n.describe());
         };
+    }
+
+    private static final Kernels CONVERT = new ReferenceKernels();
+
+    /** Streams {@code count} elements from a raw checkpoint tensor into {@code dst} as {@code to}, 64K at a time. */
+    private static void convert(RawTensor src, MemorySegment dst, ElementType to, long count) {
+        if (src.data().byteSize() != count * src.type().byteSize()) {
+            throw new IllegalStateException("checkpoint tensor holds " + src.data().byteSize() + " bytes, expected "
+                    + count + " x " + src.type().byteSize());
+        }
+        if (src.type() == to) {
+            MemorySegment.copy(src.data(), 0, dst, 0, dst.byteSize());
+            return;
+        }
+        final int chunk = 1 << 16;
+        try (Arena scratchArena = Arena.ofConfined()) {
+            MemorySegment scratch = scratchArena.allocate(4L * chunk, 64);
+            for (long i = 0; i < count; i += chunk) {
+                long n = Math.min(chunk, count - i);
+                MemorySegment in = src.data().asSlice(i * src.type().byteSize(), n * src.type().byteSize());
+                MemorySegment out = dst.asSlice(i * to.byteSize(), n * to.byteSize());
+                if (to == ElementType.F32) {
+                    CONVERT.toF32(in, src.type(), out, n);
+                } else {
+                    CONVERT.toF32(in, src.type(), scratch, n);
+                    CONVERT.fromF32(scratch, out, to, n);
+                }
+            }
+        }
     }
 
     private static long bytesPer(ProgramPlan.StoredTensor t, ElementType matrixType) {

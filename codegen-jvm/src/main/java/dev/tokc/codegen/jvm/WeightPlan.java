@@ -1,5 +1,6 @@
 package dev.tokc.codegen.jvm;
 
+import dev.tokc.ir.DType;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
@@ -19,6 +20,10 @@ import java.util.Map;
  * constants are evaluated now, once, instead of on every step.
  *
  * <ul>
+ *   <li>{@code cast(W) {to = f32}} of a stored 16- or 32-bit float weight (what importers put after a bf16
+ *       checkpoint's weights) becomes the weight itself, typed f32: widening is exact, and the engine stores every
+ *       weight in the dtype its kernel reads anyway, converting from the checkpoint's bytes while writing. Folding it
+ *       instead would materialise every weight of the model in memory.</li>
  *   <li>{@code linear(x, W) {transpose_weight = true}} over a stored {@code W[k, n]} (GPT-2's Conv1D) becomes
  *       {@code linear(x, transpose(W))}, so the GEMM kernel always reads {@code [n, k]} rows.</li>
  *   <li>Every other node whose operands are all stored (weights, constants, or results of this folding) is
@@ -63,6 +68,10 @@ public final class WeightPlan {
             return t != null ? t : weights.load(key, type);
         };
         Graph out = g.transform(n -> {
+            if (n.op() instanceof PrimitiveOp.Cast c && c.to() == DType.F32 && n.input(0).op() instanceof SourceOp.Weight w
+                    && (w.type().dtype() == DType.F32 || w.type().dtype() == DType.BF16 || w.type().dtype() == DType.F16)) {
+                return Node.of(new SourceOp.Weight(w.key(), n.type()), List.of(), n.input(0).name());
+            }
             if (n.op() instanceof ModelOp.Linear l && l.transposeWeight() && KernelTable.isStored(n.input(1))) {
                 Node wt = fold(Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), n.input(1)), both, folded);
                 List<Node> ins = new ArrayList<>(n.inputs());
