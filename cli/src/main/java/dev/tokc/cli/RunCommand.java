@@ -34,13 +34,16 @@ final class RunCommand implements Command {
 
     @Override
     public String usage() {
-        return "ENGINE --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--threads N]";
+        return "ENGINE (--prompt TEXT | --prompt-ids 1,2,3) [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--threads N]";
     }
 
     @Override
     public Options options() {
         Options o = new Options();
-        o.addOption(Option.builder().longOpt("prompt").hasArg().argName("TEXT").required().desc("the prompt").build());
+        o.addOption(Option.builder().longOpt("prompt").hasArg().argName("TEXT").desc("the prompt").build());
+        o.addOption(Option.builder().longOpt("prompt-ids").hasArg().argName("IDS")
+                .desc("the prompt as comma-separated token ids (engines without a tokenizer, e.g. synthesized models; "
+                        + "prints generated ids)").build());
         o.addOption(Option.builder().longOpt("max-tokens").hasArg().argName("N").desc("tokens to generate at most (default 64)").build());
         o.addOption(Option.builder().longOpt("temperature").hasArg().argName("T").desc("sampling temperature; 0 (default) is greedy").build());
         o.addOption(Option.builder().longOpt("top-k").hasArg().argName("K").desc("keep the K most likely tokens (0: all)").build());
@@ -77,9 +80,13 @@ final class RunCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageError(e.getMessage());
         }
+        if (cmd.hasOption("prompt") == cmd.hasOption("prompt-ids")) {
+            throw new UsageError("give either --prompt TEXT or --prompt-ids 1,2,3");
+        }
         long t0 = System.nanoTime();
-        Tokenizer tok = Tokenizers.load(engine);
-        int[] ids = tok.encode(cmd.getOptionValue("prompt"), true);
+        Tokenizer tok = cmd.hasOption("prompt") ? Tokenizers.load(engine) : null;
+        int[] ids = tok != null ? tok.encode(cmd.getOptionValue("prompt"), true)
+                : java.util.Arrays.stream(Args.longList("prompt-ids", cmd.getOptionValue("prompt-ids"))).mapToInt(Math::toIntExact).toArray();
         boolean step = StepExecutor.isStepEngine(engine);
         try (AutoCloseable ex = step
                 ? StepExecutor.open(engine, threads, JvmExecutor.KernelChoice.VECTOR, StepExecutor.blocksFor(engine, ids.length + maxTokens))
@@ -88,17 +95,23 @@ final class RunCommand implements Command {
                 throw new UserError("the prompt encodes to no tokens");
             }
             Set<Integer> eos = new HashSet<>();
-            if (tok.eosId() >= 0) {
+            if (tok != null && tok.eosId() >= 0) {
                 eos.add(tok.eosId());
             }
             long[] prompt = java.util.Arrays.stream(ids).asLongStream().toArray();
             long loaded = System.nanoTime();
-            io.out().print(cmd.getOptionValue("prompt"));
+            io.out().print(tok != null ? cmd.getOptionValue("prompt") : cmd.getOptionValue("prompt-ids"));
             io.out().flush();
             Generator.Result r = new Generator((TokenModel) ex).generate(prompt, params, tok, eos, piece -> {
                 io.out().print(piece);
                 io.out().flush();
             });
+            if (tok == null) {
+                // No tokenizer: the generated ids are the output.
+                for (int i = r.promptTokens(); i < r.tokens().length; i++) {
+                    io.out().print("," + r.tokens()[i]);
+                }
+            }
             io.out().println();
             int generated = r.tokens().length - r.promptTokens();
             io.err().printf(Locale.ROOT, "%d prompt + %d generated tokens (%s, %s); load %.2f s, first token %.3f s, "
