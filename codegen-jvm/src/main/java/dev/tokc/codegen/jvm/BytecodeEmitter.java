@@ -7,7 +7,6 @@ import dev.tokc.runtime.exec.CompiledProgram;
 import dev.tokc.runtime.exec.ExecContext;
 import java.lang.foreign.MemorySegment;
 import java.lang.reflect.Method;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.objectweb.asm.ClassVisitor;
@@ -54,7 +53,14 @@ public final class BytecodeEmitter {
         mv.visitParameter("c", 0);
         new Body(plan, mv, internal).emit();
         cv.visitEnd();
-        return cw.toByteArray();
+        try {
+            return cw.toByteArray();
+        } catch (org.objectweb.asm.MethodTooLargeException e) {
+            // One straight-line method per program: about 400 bytes of bytecode per transformer layer, so this takes
+            // a model of well over a hundred layers; splitting run() into per-layer methods is the fix then.
+            throw new CodegenException("generated method " + e.getMethodName() + " of " + plan.className() + " is "
+                    + e.getCodeSize() + " bytes, over the JVM's 64 KiB limit (" + plan.steps().size() + " steps)", e);
+        }
     }
 
     static String simpleName(String className) {
@@ -66,8 +72,10 @@ public final class BytecodeEmitter {
         private final ProgramPlan plan;
         private final MethodVisitor mv;
         private final String owner;
-        private final Map<String, Integer> symbolSlots = new HashMap<>();
+        // Insertion-ordered, so the local variable table (and the golden Textifier text) is deterministic.
+        private final Map<String, Integer> symbolSlots = new java.util.LinkedHashMap<>();
         private final Map<Node, Integer> nodeSlots = new java.util.IdentityHashMap<>();
+        private final List<Node> slotOrder = new java.util.ArrayList<>();
         private final Label start = new Label();
         private final Label end = new Label();
         private int nextSlot = 2;
@@ -120,9 +128,9 @@ public final class BytecodeEmitter {
             for (Map.Entry<String, Integer> e : symbolSlots.entrySet()) {
                 mv.visitLocalVariable(javaName(e.getKey()), "I", null, start, end, e.getValue());
             }
-            for (Map.Entry<Node, Integer> e : nodeSlots.entrySet()) {
-                mv.visitLocalVariable(plan.localNames().get(e.getKey()), Type.getDescriptor(MemorySegment.class), null, start,
-                        end, e.getValue());
+            for (Node n : slotOrder) {
+                mv.visitLocalVariable(plan.localNames().get(n), Type.getDescriptor(MemorySegment.class), null, start, end,
+                        nodeSlots.get(n));
             }
             mv.visitMaxs(0, 0);
             mv.visitEnd();
@@ -135,6 +143,7 @@ public final class BytecodeEmitter {
         private void store(Node n) {
             int slot = nextSlot++;
             nodeSlots.put(n, slot);
+            slotOrder.add(n);
             mv.visitVarInsn(Opcodes.ASTORE, slot);
         }
 
