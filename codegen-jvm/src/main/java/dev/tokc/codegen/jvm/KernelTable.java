@@ -8,7 +8,6 @@ import dev.tokc.ir.PrimitiveOp;
 import dev.tokc.ir.Shape;
 import dev.tokc.ir.SourceOp;
 import dev.tokc.ir.TargetOp;
-import dev.tokc.ir.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -370,7 +369,4 @@ public final class KernelTable {
                 checkDims(n.input(2).shape().dims())));
     }
 
-    static long[] longs(Tensor t) {
-        return t.toLongArray();
-    }
 }
