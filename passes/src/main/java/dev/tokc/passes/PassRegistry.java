@@ -4,6 +4,7 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.Raise;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,7 +35,8 @@ public final class PassRegistry {
                 .with(ConstantFold::new)
                 .with(ShapeInfer::new)
                 .with(Cse::new)
-                .with(Dce::new);
+                .with(Dce::new)
+                .with(Raise::new);
     }
 
     /** This registry plus the pass {@code factory} makes, under that pass's own name. */

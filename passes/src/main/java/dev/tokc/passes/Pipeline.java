@@ -9,6 +9,7 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.Raise;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -115,7 +116,11 @@ public final class Pipeline {
                         new ShapeInfer(), new ConstantFold(), new Canonicalize()),
                 // Phase 2. Clean up: merge the duplicates the rewrites left behind (two equal reshapes of one value),
                 // then state that nothing unreachable is left, before raising and fusion match on the graph.
-                Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()));
+                Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()),
+                // Phase 3. Raise: match primitive-op soups (ONNX imports) into model ops, then let canonicalize cancel
+                // the exporters' transposes around them and drop the dead soup; a no-op on checkpoint imports.
+                Phase.of("raise", "primitive ops -> model ops (rms_norm, rope, attention, linear, ...)",
+                        new Raise(), new Canonicalize(), new Cse(), new Dce()));
     }
 
     public List<Phase> phases() {

@@ -1,0 +1,342 @@
+package dev.tokc.passes.transforms;
+
+import static dev.tokc.passes.rewrite.Pattern.op;
+import static dev.tokc.passes.rewrite.Pattern.var;
+
+import dev.tokc.ir.DType;
+import dev.tokc.ir.Dim;
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.ModelOp.Attention;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.PrimitiveOp.Add;
+import dev.tokc.ir.PrimitiveOp.Div;
+import dev.tokc.ir.PrimitiveOp.Expand;
+import dev.tokc.ir.PrimitiveOp.IsNaN;
+import dev.tokc.ir.PrimitiveOp.MatMul;
+import dev.tokc.ir.PrimitiveOp.Mul;
+import dev.tokc.ir.PrimitiveOp.Reshape;
+import dev.tokc.ir.PrimitiveOp.ShapeOf;
+import dev.tokc.ir.PrimitiveOp.Softmax;
+import dev.tokc.ir.PrimitiveOp.Tile;
+import dev.tokc.ir.PrimitiveOp.Transpose;
+import dev.tokc.ir.PrimitiveOp.Unsqueeze;
+import dev.tokc.ir.PrimitiveOp.Where;
+import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.SymbolicValues;
+import dev.tokc.ir.Tensor;
+import dev.tokc.ir.TensorType;
+import dev.tokc.ir.interp.Interpreter;
+import dev.tokc.passes.rewrite.Match;
+import dev.tokc.passes.rewrite.Rule;
+import dev.tokc.passes.rewrite.RuleSet;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Raising rule for the attention soup {@code softmax(Q K^T * scale + mask) V} over heads-first operands
+ * ({@code Q [b, h, s, d]}, keys and values {@code [b, h, t, d]}), as exporters write it:
+ * <ul>
+ *   <li>the scale as constant factors (or divisors) on Q, on K^T or on the scores, multiplied together;</li>
+ *   <li>K^T as {@code transpose(K, [0, 1, 3, 2])} or as the dynamo chain
+ *       {@code reshape(transpose(reshape(K, [-1, t, d]), [0, 2, 1]), [b, h, d, t])};</li>
+ *   <li>GQA's repeat_kv on K and V: {@code reshape(expand(unsqueeze(kv, [2]), [b, kvh, rep, t, d]), [b, h, t, d])}
+ *       (Tile instead of Expand too), which the Attention op makes unnecessary: it reads kv head h / rep;</li>
+ *   <li>the softmax optionally guarded by {@code where(isnan(p), 0, p)} (Attention's rows without a visible key are
+ *       zero already).</li>
+ * </ul>
+ * The mask (additive, {@code where(cond, 0, -big)}, or any additive tensor) is dropped and the Attention made
+ * {@code causal} only when it is <em>proven causal</em>: its subgraph reads nothing but constants and symbolic dims
+ * (no weight, no input's data), its query and key lengths are one symbol, and evaluated by the reference
+ * interpreter for every batch in 1..2 and seq in 1..{@value #MAX_SEQ_CHECKED} it is exactly 0 where
+ * {@code j <= i} and below -1e30 elsewhere, for every batch row and head. Any other mask stays as the Attention's
+ * fourth input with {@code causal = false}. The replacement is {@code transpose(attention(...), [0, 2, 1, 3])}
+ * (Attention is sequence-first); canonicalisation cancels it against the exporter's transposes. Used by
+ * {@link Raise}.
+ */
+final class RaiseAttention {
+    private RaiseAttention() {}
+
+    static final int MAX_SEQ_CHECKED = 9;
+    private static final List<Long> SWAP_1_2 = List.of(0L, 2L, 1L, 3L);
+
+    static final RuleSet RULES = RuleSet.of(
+            new Rule("attention", op(MatMul.class, var("p"), var("v")), RaiseAttention::attention)); // softmax(Q K^T * c + mask) V -> attention(Q, K, V) {causal}
+
+    private static Node attention(Match m) {
+        Node p = m.node("p");
+        // where(isnan(sm), 0, sm) -> sm
+        if (p.op() instanceof Where && p.input(0).op() instanceof IsNaN && p.input(0).input(0) == p.input(2)
+                && RaiseSupport.isScalar(p.input(1), 0, 0)) {
+            p = p.input(2);
+        }
+        if (!(p.op() instanceof Softmax sm) || p.rank() != 4 || (sm.axis() != -1 && sm.axis() != 3)) {
+            return null;
+        }
+        Node s = p.input(0);
+        Node mask = null;
+        if (s.op() instanceof Add) {
+            int qk = isScores(s.input(0)) ? 0 : isScores(s.input(1)) ? 1 : -1;
+            if (qk < 0) {
+                return null;
+            }
+            mask = s.input(1 - qk);
+            s = s.input(qk);
+        }
+        Scaled scores = peelScale(s);
+        if (!(scores.node.op() instanceof MatMul)) {
+            return null;
+        }
+        Scaled q = peelScale(scores.node.input(0));
+        Scaled kt = peelScale(scores.node.input(1));
+        Node k = keysFromTransposed(kt.node);
+        if (k == null) {
+            return null;
+        }
+        Node kv = repeatedKv(k);
+        Node vv = repeatedKv(m.node("v"));
+        Node qn = q.node;
+        if (qn.rank() != 4 || kv.rank() != 4 || vv.rank() != 4 || !qn.shape().dim(1).isConstant()
+                || !kv.shape().dim(1).isConstant() || !kv.shape().dim(1).equals(vv.shape().dim(1))
+                || !kv.shape().dim(2).equals(vv.shape().dim(2)) || !qn.shape().dim(3).equals(kv.shape().dim(3))) {
+            return null;
+        }
+        int heads = (int) qn.shape().dim(1).value();
+        int kvHeads = (int) kv.shape().dim(1).value();
+        if (kvHeads == 0 || heads % kvHeads != 0) {
+            return null;
+        }
+        double scale = scores.factor * q.factor * kt.factor;
+        List<Node> in = new ArrayList<>(List.of(swap(qn), swap(kv), swap(vv)));
+        boolean causal = false;
+        if (mask != null) {
+            if (provenCausal(mask, qn.shape().dim(2), kv.shape().dim(2))) {
+                causal = true;
+            } else if (mask.dtype() == qn.dtype()) {
+                in.add(mask);
+            } else {
+                return null;
+            }
+        }
+        Node attn;
+        try {
+            attn = Node.of(new Attention(heads, kvHeads, causal, scale, 0, 0), in);
+        } catch (RuntimeException e) {
+            return null; // operands the Attention op does not accept: leave the soup
+        }
+        return RaiseSupport.sameType(m.root(), swap(attn));
+    }
+
+    private static Node swap(Node n) {
+        return Node.of(new Transpose(SWAP_1_2), n);
+    }
+
+    private static boolean isScores(Node n) {
+        return peelScale(n).node.op() instanceof MatMul;
+    }
+
+    /** A node with the constant factor peeled off it. */
+    private record Scaled(Node node, double factor) {}
+
+    /** x * c, c * x, x / c, repeatedly: (x, product of the c). */
+    private static Scaled peelScale(Node n) {
+        double f = 1;
+        Node cur = n;
+        while (true) {
+            if (cur.op() instanceof Mul) {
+                OptionalDouble c0 = RaiseSupport.scalar(cur.input(0));
+                OptionalDouble c1 = RaiseSupport.scalar(cur.input(1));
+                if (c1.isPresent() && cur.input(0).type().equals(cur.type())) {
+                    f *= c1.getAsDouble();
+                    cur = cur.input(0);
+                    continue;
+                }
+                if (c0.isPresent() && cur.input(1).type().equals(cur.type())) {
+                    f *= c0.getAsDouble();
+                    cur = cur.input(1);
+                    continue;
+                }
+            } else if (cur.op() instanceof Div) {
+                OptionalDouble c1 = RaiseSupport.scalar(cur.input(1));
+                if (c1.isPresent() && cur.input(0).type().equals(cur.type())) {
+                    f /= c1.getAsDouble();
+                    cur = cur.input(0);
+                    continue;
+                }
+            }
+            return new Scaled(cur, f);
+        }
+    }
+
+    /** K [b, h, t, d] from K^T [b, h, d, t], or null. */
+    private static Node keysFromTransposed(Node kt) {
+        if (kt.rank() != 4) {
+            return null;
+        }
+        if (kt.op() instanceof Transpose t && t.perm().equals(List.of(0L, 1L, 3L, 2L))) {
+            return kt.input(0);
+        }
+        // reshape(transpose(reshape(K, [-1, t, d]), [0, 2, 1]), [b, h, d, t])
+        if (kt.op() instanceof Reshape && kt.input(0).op() instanceof Transpose t
+                && t.perm().equals(List.of(0L, 2L, 1L)) && kt.input(0).input(0).op() instanceof Reshape) {
+            Node flat = kt.input(0).input(0);
+            Node k = flat.input(0);
+            List<Dim> kd = k.shape().dims();
+            List<Dim> out = kt.shape().dims();
+            int r = kd.size();
+            if (r < 4 || flat.rank() != 3 || !kd.get(r - 1).equals(out.get(2)) || !kd.get(r - 2).equals(out.get(3))
+                    || !flat.shape().dim(1).equals(out.get(3)) || !flat.shape().dim(2).equals(out.get(2))) {
+                return null;
+            }
+            if (r == 4) {
+                return kd.get(0).equals(out.get(0)) && kd.get(1).equals(out.get(1)) ? k : null;
+            }
+            // [b, kvh, rep, t, d] flattened: heads = kvh * rep, row-major, the repeat_kv order.
+            if (r == 5 && kd.get(0).equals(out.get(0)) && kd.get(1).times(kd.get(2)).equals(out.get(1))) {
+                return Node.of(new Reshape(false), k, RaiseSupport.dims(List.of(out.get(0), out.get(1), out.get(3), out.get(2))));
+            }
+        }
+        return null;
+    }
+
+    /** kv [b, kvh, t, d] under repeat_kv (a [b, kvh*rep, t, d] view of expand(unsqueeze(kv, [2]))), else x. */
+    private static Node repeatedKv(Node x) {
+        if (!(x.op() instanceof Reshape) || x.rank() != 4) {
+            return x;
+        }
+        Node e = x.input(0);
+        if (e.rank() != 5 || !(e.op() instanceof Expand || e.op() instanceof Tile)) {
+            return x;
+        }
+        Node u = e.input(0);
+        if (!(u.op() instanceof Unsqueeze un) || !un.axes().equals(List.of(2L)) || u.input(0).rank() != 4) {
+            return x;
+        }
+        if (e.op() instanceof Tile) {
+            long[] reps = SymbolicValues.constants(e.input(1)).orElse(null);
+            if (reps == null || reps[0] != 1 || reps[1] != 1 || reps[3] != 1 || reps[4] != 1) {
+                return x;
+            }
+        }
+        Node kv = u.input(0);
+        List<Dim> ed = e.shape().dims();
+        List<Dim> xd = x.shape().dims();
+        boolean ok = ed.get(0).equals(xd.get(0)) && ed.get(1).times(ed.get(2)).equals(xd.get(1))
+                && ed.get(3).equals(xd.get(2)) && ed.get(4).equals(xd.get(3)) && kv.shape().dim(1).equals(ed.get(1));
+        return ok ? kv : x;
+    }
+
+    // ---- causality ----
+
+    /**
+     * Whether the additive mask is exactly the causal one: see the class comment. {@code seq} and {@code kvSeq} must
+     * be the same symbol.
+     */
+    static boolean provenCausal(Node mask, Dim seq, Dim kvSeq) {
+        if (!seq.equals(kvSeq) || seq.symbol().isEmpty() || !mask.dtype().isFloat() || mask.rank() != 4) {
+            return false;
+        }
+        String seqSym = seq.symbol().get();
+        Set<String> symbols = new TreeSet<>();
+        if (!closedOverShapes(mask, symbols)) {
+            return false;
+        }
+        for (String sym : symbols) {
+            if (!sym.equals(seqSym) && !sym.equals("batch")) {
+                return false;
+            }
+        }
+        Map<String, Node> params = new LinkedHashMap<>();
+        List<Node> inputs = new ArrayList<>();
+        for (String sym : symbols) {
+            Node prm = Node.of(new SourceOp.Param("sym_" + sym, TensorType.of(DType.I64, Dim.sym(sym))), List.of(), "sym_" + sym);
+            params.put(sym, prm);
+            inputs.add(prm);
+        }
+        Graph g = new Graph("mask", inputs, List.of(mask));
+        for (long b = 1; b <= 2; b++) {
+            for (long n = 1; n <= MAX_SEQ_CHECKED; n++) {
+                Map<String, Tensor> feed = new LinkedHashMap<>();
+                for (String sym : symbols) {
+                    long v = sym.equals(seqSym) ? n : b;
+                    feed.put("sym_" + sym, Tensor.ofLongs(DType.I64, new long[] {v}, new long[(int) v]));
+                }
+                Tensor t;
+                try {
+                    t = Interpreter.run(g, feed, (key, type) -> {
+                        throw new IllegalStateException("mask reads weight " + key);
+                    }).get(0);
+                } catch (RuntimeException e) {
+                    return false;
+                }
+                if (!isCausal(t, n)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static boolean isCausal(Tensor t, long n) {
+        long[] sh = t.shape();
+        if (sh[2] != n || sh[3] != n) {
+            return false;
+        }
+        int rows = (int) (sh[0] * sh[1]);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < n; j++) {
+                    double v = t.getDouble((int) ((r * n + i) * n + j));
+                    if (j <= i ? v != 0 : !(v <= -1e30)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the subgraph under {@code root} reads no weight and no parameter's data (shape_of of a parameter is
+     * fine only if shape inference left it, which it should not), collecting the symbols of its dims.
+     */
+    private static boolean closedOverShapes(Node root, Set<String> symbols) {
+        Deque<Node> todo = new ArrayDeque<>();
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        todo.push(root);
+        while (!todo.isEmpty()) {
+            Node n = todo.pop();
+            if (!seen.add(n)) {
+                continue;
+            }
+            for (Dim d : n.shape().dims()) {
+                if (d.isUnknown()) {
+                    return false;
+                }
+                symbols.addAll(d.symbols());
+            }
+            switch (n.op()) {
+                case SourceOp.Weight w -> {
+                    return false;
+                }
+                case SourceOp.Param prm -> {
+                    return false;
+                }
+                case SourceOp.Dims dims -> dims.dims().forEach(d -> symbols.addAll(d.symbols()));
+                case ShapeOf so -> {
+                    return false;
+                }
+                default -> n.inputs().forEach(todo::push);
+            }
+        }
+        return true;
+    }
+}
