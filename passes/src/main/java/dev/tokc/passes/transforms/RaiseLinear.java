@@ -37,7 +37,7 @@ final class RaiseLinear {
             new Rule("linear", op(MatMul.class, var("x"), var("w")), m -> linear(m, true)), // x @ W[in,out] -> linear(x, W) {transpose_weight}
             new Rule("linearBias", op(Add.class, op(Linear.class, var("x"), var("w")).as("lin"), var("b")), RaiseLinear::bias), // linear(x, W) + b -> linear(x, W, b)
             new Rule("gemm", op(Gemm.class), RaiseLinear::gemm), // gemm(x, W, b) {trans_b = t} -> linear(x, W, b) {transpose_weight = !t}
-            new Rule("linearUnflatten", op(Reshape.class, op(Linear.class, op(Reshape.class, var("x"), any()).as("flat")).as("lin"), any()), RaiseLinear::unflatten), // reshape(linear(reshape(x, [-1, in]), W), [..., out]) -> linear(x, W)
+            new Rule("linearUnflatten", op(Reshape.class, op(Linear.class).when(l -> l.input(0).op() instanceof Reshape).as("lin"), any()), RaiseLinear::unflatten), // reshape(linear(reshape(x, [-1, in]), W), [..., out]) -> linear(x, W)
             new Rule("embedding", op(Gather.class, var("w"), var("ids")).where(g -> g.axis() == 0), RaiseLinear::embedding)); // gather(W, ids) -> embedding(W, ids)
 
     private static Node linear(Match m, boolean transposeWeight) {
@@ -64,13 +64,13 @@ final class RaiseLinear {
      */
     private static Node unflatten(Match m) {
         Node lin = m.node("lin");
-        Node flat = m.node("flat");
+        Node flat = lin.input(0);
         List<Dim> outer = new ArrayList<>(m.root().shape().dims());
         if (flat.rank() != 2 || outer.size() < 2 || outer.stream().anyMatch(Dim::isUnknown)) {
             return null;
         }
         outer.set(outer.size() - 1, flat.shape().dim(1));
-        Node x = m.node("x");
+        Node x = flat.input(0);
         if (!x.shape().dims().equals(outer)) {
             x = Node.of(new Reshape(false), x, RaiseSupport.dims(outer));
         }
