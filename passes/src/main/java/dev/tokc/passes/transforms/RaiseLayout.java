@@ -3,7 +3,6 @@ package dev.tokc.passes.transforms;
 import static dev.tokc.passes.rewrite.Pattern.op;
 import static dev.tokc.passes.rewrite.Pattern.var;
 
-import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.ModelOp.Embedding;
 import dev.tokc.ir.Node;
@@ -44,12 +43,16 @@ final class RaiseLayout {
             return null;
         }
         Node target = RaiseSupport.dims(out);
-        if (target == m.node("s") && !((Reshape) r.op()).allowZero()) {
+        Node s = m.node("s");
+        if ((target == s || s.op() instanceof SourceOp.Dims d && d.dims().equals(out)) && !((Reshape) r.op()).allowZero()) {
             return null;
         }
+        // Only symbols the old target already names: a new dims node must not mention a symbol of a weight's shape.
+        java.util.Set<String> known = new java.util.HashSet<>();
+        SymbolicValues.dims(s).ifPresent(ds -> ds.forEach(d -> known.addAll(d.symbols())));
         for (Dim d : out) {
-            if (d.isConstant() && d.value() == 0) {
-                return null; // an empty dim: keep the exporter's form
+            if ((d.isConstant() && d.value() == 0) || !known.containsAll(d.symbols())) {
+                return null; // an empty dim, or a symbol the target does not name: keep the exporter's form
             }
         }
         return Node.of(new Reshape(false), m.node("x"), target);
@@ -77,7 +80,7 @@ final class RaiseLayout {
         }
         int rank = m.node("x").rank();
         long[] norm = java.util.Arrays.stream(axes).map(a -> Shape.normalizeAxis(a, rank)).toArray();
-        Node ax = Node.of(new SourceOp.Constant(Tensor.ofLongs(DType.I64, new long[] {norm.length}, norm)));
+        Node ax = Node.of(new SourceOp.Constant(Tensor.ofLongs(m.node("ax").dtype(), new long[] {norm.length}, norm)));
         return Node.of(m.root().op(), m.node("x"), m.node("st"), m.node("en"), ax, m.node("sp"));
     }
 

@@ -26,8 +26,8 @@ import java.util.List;
  * {@code transpose(W, [1, 0])} of a weight stored {@code [out, in]} gives {@code transpose_weight = false}; a
  * following {@code + b} with a rank-1 weight of length out becomes the bias. A Gemm (alpha = beta = 1, no transA)
  * between the flattening reshape {@code [-1, in]} and the unflattening one is a Linear of the unflattened input.
- * A Gather along axis 0 of a 2-D weight is an Embedding. MatMuls of two activations never match. Used by
- * {@link Raise}.
+ * A Gather along axis 0 of a 2-D weight is an Embedding (which, unlike Gather, rejects negative ids: token ids
+ * never are). MatMuls of two activations never match. Used by {@link Raise}.
  */
 final class RaiseLinear {
     private RaiseLinear() {}
@@ -43,7 +43,7 @@ final class RaiseLinear {
     private static Node linear(Match m, boolean transposeWeight) {
         Node x = m.node("x");
         Node w = m.node("w");
-        if (!RaiseSupport.isWeight(w, 2) || x.rank() < 2 || w.dtype() != x.dtype()) {
+        if (!RaiseSupport.isWeight(w, 2) || x.rank() < 2 || w.dtype() != x.dtype() || !x.dtype().isFloat()) {
             return null;
         }
         return RaiseSupport.sameType(m.root(), Node.of(new Linear(transposeWeight), x, w));
@@ -83,7 +83,7 @@ final class RaiseLinear {
         Node g = m.root();
         Gemm op = (Gemm) g.op();
         Node w = g.input(1);
-        if (op.alpha() != 1 || op.transA() || !RaiseSupport.isWeight(w, 2) || (g.inputs().size() == 3
+        if (op.alpha() != 1 || op.transA() || !RaiseSupport.isWeight(w, 2) || !g.dtype().isFloat() || (g.inputs().size() == 3
                 && (op.beta() != 1 || !RaiseSupport.isWeight(g.input(2), 1)))) {
             return null;
         }

@@ -54,20 +54,21 @@ final class RaiseNorms {
     }
 
     static final RuleSet RULES = RuleSet.of(
+            new Rule("layerNormDiv", op(Mul.class, var("w"), op(Div.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), root(meanLast(pow2("d"))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) / sqrt(mean(d^2)+eps)) -> layer_norm(x, w)
+            new Rule("layerNormDivSq", op(Mul.class, var("w"), op(Div.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), root(meanLast(sq("d"))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) / sqrt(mean(d*d)+eps)) -> layer_norm(x, w)
+            new Rule("layerNormRecip", op(Mul.class, var("w"), op(Mul.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), op(Reciprocal.class, root(meanLast(pow2("d")))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) * 1/sqrt(mean(d^2)+eps)) -> layer_norm(x, w)
+            new Rule("layerNormFromRms", op(RmsNorm.class, op(Sub.class, var("x"), meanLast(var("x"))), var("w")).where(r -> r.weightOffset() == 0), RaiseNorms::layerNormFromRms), // rms_norm(x - mean(x), w) -> layer_norm(x, w)
             new Rule("rmsNormRecipPow", op(Mul.class, var("w"), op(Mul.class, var("x"), op(Reciprocal.class, root(meanLast(pow2("x")))))), RaiseNorms::rmsNorm), // w * (x * 1/sqrt(mean(x^2)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormRecipSq", op(Mul.class, var("w"), op(Mul.class, var("x"), op(Reciprocal.class, root(meanLast(sq("x")))))), RaiseNorms::rmsNorm), // w * (x * 1/sqrt(mean(x*x)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormDivPow", op(Mul.class, var("w"), op(Div.class, var("x"), root(meanLast(pow2("x"))))), RaiseNorms::rmsNorm), // w * (x / sqrt(mean(x^2)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormDivSq", op(Mul.class, var("w"), op(Div.class, var("x"), root(meanLast(sq("x"))))), RaiseNorms::rmsNorm), // w * (x / sqrt(mean(x*x)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormRsqrtPow", op(Mul.class, var("w"), op(Mul.class, var("x"), rsqrt(meanLast(pow2("x"))))), RaiseNorms::rmsNorm), // w * (x * (mean(x^2)+eps)^-0.5) -> rms_norm(x, w)
-            new Rule("layerNormDiv", op(Mul.class, var("w"), op(Div.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), root(meanLast(pow2("d"))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) / sqrt(mean(d^2)+eps)) -> layer_norm(x, w)
-            new Rule("layerNormDivSq", op(Mul.class, var("w"), op(Div.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), root(meanLast(sq("d"))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) / sqrt(mean(d*d)+eps)) -> layer_norm(x, w)
-            new Rule("layerNormRecip", op(Mul.class, var("w"), op(Mul.class, op(Sub.class, var("x"), meanLast(var("x"))).as("d"), op(Reciprocal.class, root(meanLast(pow2("d")))))), RaiseNorms::layerNorm), // w * ((x-mean(x)) * 1/sqrt(mean(d^2)+eps)) -> layer_norm(x, w)
             new Rule("layerNormBias", op(Add.class, op(LayerNorm.class, var("x"), var("w")).as("ln"), var("b")), RaiseNorms::layerNormBias)); // layer_norm(x, w) + b -> layer_norm(x, w, b)
 
     /** rms_norm(x, w) for a weight vector over the last axis; {@code w = v + c} becomes weight_offset c. */
     private static Node rmsNorm(Match m) {
         Node x = m.node("x");
-        OptionalDouble eps = RaiseSupport.scalar(m.node("eps"));
+        OptionalDouble eps = RaiseSupport.attribute(m.node("eps"));
         Node w = m.node("w");
         double offset = 0;
         if (w.op() instanceof Add && w.rank() == 1) {
@@ -88,12 +89,16 @@ final class RaiseNorms {
 
     private static Node layerNorm(Match m) {
         Node x = m.node("x");
-        OptionalDouble eps = RaiseSupport.scalar(m.node("eps"));
+        OptionalDouble eps = RaiseSupport.attribute(m.node("eps"));
         Node w = m.node("w");
         if (eps.isEmpty() || !vectorOverLastAxis(w, x)) {
             return null;
         }
         return RaiseSupport.sameType(m.root(), Node.of(new LayerNorm(eps.getAsDouble(), -1), x, w));
+    }
+
+    private static Node layerNormFromRms(Match m) {
+        return Node.of(new LayerNorm(m.rootOp(RmsNorm.class).eps(), -1), m.node("x"), m.node("w"));
     }
 
     private static Node layerNormBias(Match m) {

@@ -26,6 +26,18 @@ final class RaiseSupport {
         return OptionalDouble.empty();
     }
 
+    /**
+     * A scalar attribute (an epsilon) read from a one-element constant: an f32 constant gives the shortest decimal
+     * that rounds to it ({@code 1e-06}, not {@code 9.99999997e-07}), the value a config file states.
+     */
+    static OptionalDouble attribute(Node n) {
+        OptionalDouble v = scalar(n);
+        if (v.isPresent() && stripCasts(n).dtype() == dev.tokc.ir.DType.F32) {
+            return OptionalDouble.of(Double.parseDouble(Float.toString((float) v.getAsDouble())));
+        }
+        return v;
+    }
+
     static boolean isScalar(Node n, double value, double relTol) {
         OptionalDouble v = scalar(n);
         return v.isPresent() && Math.abs(v.getAsDouble() - value) <= relTol * Math.abs(value);
