@@ -13,9 +13,11 @@ import dev.tokc.ir.PrimitiveOp.Cast;
 import dev.tokc.ir.PrimitiveOp.Concat;
 import dev.tokc.ir.PrimitiveOp.Cos;
 import dev.tokc.ir.PrimitiveOp.Expand;
+import dev.tokc.ir.PrimitiveOp.Gather;
 import dev.tokc.ir.PrimitiveOp.MatMul;
 import dev.tokc.ir.PrimitiveOp.Mul;
 import dev.tokc.ir.PrimitiveOp.Neg;
+import dev.tokc.ir.PrimitiveOp.Reshape;
 import dev.tokc.ir.PrimitiveOp.Sin;
 import dev.tokc.ir.PrimitiveOp.Slice;
 import dev.tokc.ir.PrimitiveOp.Transpose;
@@ -30,10 +32,14 @@ import dev.tokc.passes.rewrite.RuleSet;
 import java.util.List;
 
 /**
- * Raising rules for rotary embeddings in the half-rotation ("rotate_half", NeoX/Llama) form:
- * {@code x * cos(emb) + concat(-x[..., h:], x[..., :h]) * sin(emb)} with {@code emb = concat(f, f)} and the
- * angles {@code f = inv_freq @ positions} (a constant {@code inv_freq}, positions cast to float: the Hugging Face
- * computation, so the result is bit-identical to the model op's 3-input form). x may be {@code [b, s, h, d]} or
+ * Raising rules for rotary embeddings, in the half-rotation ("rotate_half", NeoX/Llama) form
+ * {@code x * cos(emb) + concat(-x[..., h:], x[..., :h]) * sin(emb)} with {@code emb = concat(f, f)}, and in the
+ * interleaved (GPT-J) form {@code x * cos(emb) + flatten(stack(-x[..., 1::2], x[..., 0::2], -1)) * sin(emb)} with
+ * {@code emb = repeat_interleave(f, 2)} (as {@code reshape(concat(unsqueeze(f, -1), unsqueeze(f, -1)))}). The
+ * angles are either {@code f = inv_freq @ positions} (a constant {@code inv_freq}, positions cast to float: the
+ * Hugging Face computation, so the result is the model op's 3-input form), or cos and sin are rows of constant
+ * tables gathered at the positions (a cos/sin cache: the model op's 4-input form, the tables cut to the half that
+ * does not repeat; a table whose halves, or pairs, differ is not a rotary cache). x may be {@code [b, s, h, d]} or
  * the transposed {@code [b, h, s, d]} (cos/sin unsqueezed at the heads axis); the rope then runs between two
  * transposes that canonicalisation cancels against the exporter's. Positions that broadcast over the batch
  * ({@code [1, s]}) are expanded to {@code [b, s]}. Only full rotation (rotary dim = head dim) is raised. Used by
@@ -45,7 +51,8 @@ final class RaiseRope {
     private static final List<Long> SWAP_1_2 = List.of(0L, 2L, 1L, 3L);
 
     static final RuleSet RULES = RuleSet.of(
-            new Rule("ropeHalf", op(Add.class, op(Mul.class, var("x"), var("cos")), op(Mul.class, op(Concat.class, op(Neg.class, op(Slice.class, var("x"), any(), any(), any(), any()).as("hi")), op(Slice.class, var("x"), any(), any(), any(), any()).as("lo")).as("rot"), var("sin"))), RaiseRope::half)); // x*cos + rotate_half(x)*sin -> rope(x, pos, inv_freq)
+            new Rule("ropeHalf", op(Add.class, op(Mul.class, var("x"), var("cos")), op(Mul.class, op(Concat.class, op(Neg.class, op(Slice.class, var("x"), any(), any(), any(), any()).as("hi")), op(Slice.class, var("x"), any(), any(), any(), any()).as("lo")).as("rot"), var("sin"))), RaiseRope::half), // x*cos + rotate_half(x)*sin -> rope(x, pos, inv_freq)
+            new Rule("ropeInterleaved", op(Add.class, op(Mul.class, var("x"), var("cos")), op(Mul.class, op(Reshape.class, op(Concat.class, op(Unsqueeze.class, op(Neg.class, op(Slice.class, var("x"), any(), any(), any(), any()).as("odd"))), op(Unsqueeze.class, op(Slice.class, var("x"), any(), any(), any(), any()).as("even"))).as("rot"), any()), var("sin"))), RaiseRope::interleaved)); // x*cos + stack(-x_odd, x_even).flatten*sin -> rope(x, pos, inv_freq) {interleaved}
 
     private static Node half(Match m) {
         Node x = m.node("x");
@@ -53,14 +60,29 @@ final class RaiseRope {
             return null;
         }
         long d = x.shape().at(-1).value();
-        if (d % 2 != 0 || !lastAxisConcat(m.node("rot")) || !isSlice(m.node("hi"), d / 2, d) || !isSlice(m.node("lo"), 0, d / 2)) {
+        if (d % 2 != 0 || !lastAxisConcat(m.node("rot")) || !isSlice(m.node("hi"), d / 2, d, 1) || !isSlice(m.node("lo"), 0, d / 2, 1)) {
             return null;
         }
-        Node cosEmb = strip(m.node("cos"), Cos.class);
-        Node sinEmb = strip(m.node("sin"), Sin.class);
-        if (cosEmb == null || cosEmb != sinEmb) {
+        return rope(m, false, d);
+    }
+
+    /** The GPT-J form: pairs (2i, 2i+1), rotated as stack(-x[..., 1::2], x[..., 0::2], -1) flattened. */
+    private static Node interleaved(Match m) {
+        Node x = m.node("x");
+        if (x.rank() != 4 || !x.shape().at(-1).isConstant()) {
             return null;
         }
+        long d = x.shape().at(-1).value();
+        Node rot = m.node("rot");
+        if (d % 2 != 0 || !lastAxisConcat(rot) || rot.rank() != 5 || !rot.shape().at(-1).equals(Dim.of(2))
+                || !isSlice(m.node("odd"), 1, d, 2) || !isSlice(m.node("even"), 0, d, 2)) {
+            return null;
+        }
+        return rope(m, true, d);
+    }
+
+    private static Node rope(Match m, boolean interleaved, long d) {
+        Node x = m.node("x");
         Node cosB = m.node("cos");
         // The axis of the seq dim of the broadcast cos tells the layout: [., 1, s, d] -> [b, h, s, d].
         boolean headsFirst;
@@ -73,31 +95,106 @@ final class RaiseRope {
         }
         Dim seq = x.shape().dim(headsFirst ? 2 : 1);
         Dim batch = x.shape().dim(0);
-        Angles a = angles(cosEmb, d);
-        if (a == null) {
+        List<Node> tables = angleSource(m.node("cos"), m.node("sin"), d, interleaved);
+        if (tables == null) {
             return null;
         }
-        Node pos = positions(a.positions, batch, seq);
+        Node pos = positions(tables.get(0), batch, seq);
         if (pos == null) {
             return null;
         }
         Node in = headsFirst ? Node.of(new Transpose(SWAP_1_2), x) : x;
-        Node rope = Node.of(new Rope(false), in, pos, a.invFreq);
+        List<Node> operands = new java.util.ArrayList<>(List.of(in, pos));
+        operands.addAll(tables.subList(1, tables.size()));
+        Node rope;
+        try {
+            rope = Node.of(new Rope(interleaved), operands);
+        } catch (RuntimeException e) {
+            return null;
+        }
         return RaiseSupport.sameType(m.root(), headsFirst ? Node.of(new Transpose(SWAP_1_2), rope) : rope);
     }
 
     private record Angles(Node invFreq, Node positions) {}
 
     /**
-     * emb = concat(f, f) on the last axis, f = transpose(inv_freq[1, d/2, 1] @ cast(pos)[1, 1, s], [0, 2, 1]) or
-     * cast(pos)[..., s, 1] * inv_freq[d/2]; returns inv_freq as a vector and the integer positions.
+     * Where the cos and sin come from: [positions, inv_freq] when they are cos/sin of the angles
+     * {@code inv_freq @ positions} (duplicated as concat(f, f), or interleaved as repeat_interleave(f, 2)), or
+     * [positions, cos_half, sin_half] when they are rows of constant tables gathered at the positions (the ONNX
+     * cos/sin cache), the tables cut to their distinct half. Null when neither.
      */
-    private static Angles angles(Node emb, long d) {
-        if (!(emb.op() instanceof Concat c) || emb.inputs().size() != 2 || emb.input(0) != emb.input(1)
-                || Shape.normalizeAxis(c.axis(), emb.rank()) != emb.rank() - 1) {
+    private static List<Node> angleSource(Node cosB, Node sinB, long d, boolean interleaved) {
+        Node c = unsqueezed(cosB);
+        Node s = unsqueezed(sinB);
+        if (c.op() instanceof Gather gc && s.op() instanceof Gather gs && gc.axis() == 0 && gs.axis() == 0 && c.input(1) == s.input(1)) {
+            Node ct = halfTable(c.input(0), d, interleaved);
+            Node st = halfTable(s.input(0), d, interleaved);
+            return ct == null || st == null ? null : List.of(c.input(1), ct, st);
+        }
+        if (!(c.op() instanceof Cos) || !(s.op() instanceof Sin) || c.input(0) != s.input(0)) {
             return null;
         }
-        Node f = emb.input(0);
+        Node f = interleaved ? repeatedPairs(c.input(0)) : duplicatedHalves(c.input(0));
+        Angles a = f == null ? null : angles(f, d);
+        return a == null ? null : List.of(a.positions, a.invFreq);
+    }
+
+    private static Node unsqueezed(Node n) {
+        Node c = n;
+        while (c.op() instanceof Unsqueeze) {
+            c = c.input(0);
+        }
+        return c;
+    }
+
+    /** f for {@code concat(f, f)} on the last axis. */
+    private static Node duplicatedHalves(Node emb) {
+        return emb.op() instanceof Concat c && emb.inputs().size() == 2 && emb.input(0) == emb.input(1)
+                && Shape.normalizeAxis(c.axis(), emb.rank()) == emb.rank() - 1 ? emb.input(0) : null;
+    }
+
+    /** f for {@code reshape(concat(unsqueeze(f, -1), unsqueeze(f, -1)), [..., 2 * h])} (repeat_interleave). */
+    private static Node repeatedPairs(Node emb) {
+        if (!(emb.op() instanceof Reshape) || !(emb.input(0).op() instanceof Concat c)) {
+            return null;
+        }
+        Node st = emb.input(0);
+        if (st.inputs().size() != 2 || st.input(0) != st.input(1) || Shape.normalizeAxis(c.axis(), st.rank()) != st.rank() - 1
+                || !(st.input(0).op() instanceof Unsqueeze u) || u.axes().size() != 1
+                || Shape.normalizeAxis(u.axes().get(0), st.rank()) != st.rank() - 1) {
+            return null;
+        }
+        Node f = st.input(0).input(0);
+        return f.rank() == emb.rank() ? f : null;
+    }
+
+    /** The distinct half of a constant f32 table [max_pos, d] whose halves (or pairs) repeat, as [max_pos, d/2]. */
+    private static Node halfTable(Node t, long d, boolean interleaved) {
+        if (!(t.op() instanceof SourceOp.Constant c) || t.rank() != 2 || !t.shape().dim(1).equals(Dim.of(d))) {
+            return null;
+        }
+        Tensor v = c.value();
+        long rows = v.dim(0);
+        long h = d / 2;
+        double[] out = new double[(int) (rows * h)];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < h; i++) {
+                int a = (int) (r * d + (interleaved ? 2L * i : i));
+                int b = (int) (r * d + (interleaved ? 2L * i + 1 : i + h));
+                if (Double.compare(v.getDouble(a), v.getDouble(b)) != 0) {
+                    return null;
+                }
+                out[(int) (r * h + i)] = v.getDouble(a);
+            }
+        }
+        return Node.of(new SourceOp.Constant(Tensor.ofDoubles(v.dtype(), new long[] {rows, h}, out)));
+    }
+
+    /**
+     * The angles f = transpose(inv_freq[1, d/2, 1] @ cast(pos)[1, 1, s], [0, 2, 1]) or cast(pos)[..., s, 1] *
+     * inv_freq[d/2]; returns inv_freq as a vector and the integer positions.
+     */
+    private static Angles angles(Node f, long d) {
         if (f.op() instanceof Transpose t && f.rank() == 3 && t.perm().equals(List.of(0L, 2L, 1L))
                 && f.input(0).op() instanceof MatMul) {
             Node mm = f.input(0);
@@ -157,21 +254,12 @@ final class RaiseRope {
         return null;
     }
 
-    /** The argument of {@code unaryClass} under unsqueezes, else null. */
-    private static Node strip(Node n, Class<?> unaryClass) {
-        Node c = n;
-        while (c.op() instanceof Unsqueeze) {
-            c = c.input(0);
-        }
-        return unaryClass.isInstance(c.op()) ? c.input(0) : null;
-    }
-
     private static boolean lastAxisConcat(Node n) {
         return n.op() instanceof Concat c && n.inputs().size() == 2 && Shape.normalizeAxis(c.axis(), n.rank()) == n.rank() - 1;
     }
 
-    /** A slice of the last axis over [start, end) (end clamped), step 1. */
-    private static boolean isSlice(Node s, long start, long end) {
+    /** A slice of the last axis over [start, end) (end clamped) with that step. */
+    private static boolean isSlice(Node s, long start, long end, long step) {
         long[] st = SymbolicValues.constants(s.input(1)).orElse(null);
         long[] en = SymbolicValues.constants(s.input(2)).orElse(null);
         long[] ax = SymbolicValues.constants(s.input(3)).orElse(null);
@@ -180,7 +268,7 @@ final class RaiseRope {
             return false;
         }
         int rank = s.rank();
-        return Shape.normalizeAxis(ax[0], rank) == rank - 1 && sp[0] == 1 && st[0] == start
+        return Shape.normalizeAxis(ax[0], rank) == rank - 1 && sp[0] == step && st[0] == start
                 && (en[0] == end || (end == s.input(0).shape().at(-1).value() && en[0] >= end));
     }
 }
