@@ -241,6 +241,17 @@ final class RaiseAttention {
      * be the same symbol.
      */
     static boolean provenCausal(Node mask, Dim seq, Dim kvSeq) {
+        if (!seq.equals(kvSeq)) {
+            return false;
+        }
+        return PROVEN.computeIfAbsent(mask, k -> evaluatesCausal(mask, seq));
+    }
+
+    /** Proofs by mask node (nodes are immutable and interned): the driver offers the same soup once per sweep. */
+    private static final Map<Node, Boolean> PROVEN = Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private static boolean evaluatesCausal(Node mask, Dim seq) {
+        Dim kvSeq = seq;
         if (!seq.equals(kvSeq) || seq.symbol().isEmpty() || !mask.dtype().isFloat() || mask.rank() != 4) {
             return false;
         }

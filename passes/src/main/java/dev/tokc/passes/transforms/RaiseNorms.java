@@ -8,6 +8,7 @@ import dev.tokc.ir.ModelOp.LayerNorm;
 import dev.tokc.ir.ModelOp.RmsNorm;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.PrimitiveOp.Add;
+import dev.tokc.ir.PrimitiveOp.Cast;
 import dev.tokc.ir.PrimitiveOp.Div;
 import dev.tokc.ir.PrimitiveOp.Mul;
 import dev.tokc.ir.PrimitiveOp.Pow;
@@ -25,7 +26,8 @@ import java.util.OptionalDouble;
  * Raising rules for normalisations: RmsNorm (x / sqrt(mean(x^2) + eps) * w, with {@code (w + c)} giving
  * {@code weight_offset = c}) and LayerNorm ((x - mean) / sqrt(var + eps) * w (+ b)), over the last axis only, with
  * x^2 as {@code pow(x, 2)} or {@code x*x} and the division as {@code div}, {@code * reciprocal} or
- * {@code * pow(., -0.5)}. Used by {@link Raise}.
+ * {@code * pow(., -0.5)}; a half-precision RmsNorm computed on {@code cast(x, f32)} and cast back before the weight
+ * is the RmsNorm of x. Used by {@link Raise}.
  */
 final class RaiseNorms {
     private RaiseNorms() {}
@@ -63,11 +65,28 @@ final class RaiseNorms {
             new Rule("rmsNormDivPow", op(Mul.class, var("w"), op(Div.class, var("x"), root(meanLast(pow2("x"))))), RaiseNorms::rmsNorm), // w * (x / sqrt(mean(x^2)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormDivSq", op(Mul.class, var("w"), op(Div.class, var("x"), root(meanLast(sq("x"))))), RaiseNorms::rmsNorm), // w * (x / sqrt(mean(x*x)+eps)) -> rms_norm(x, w)
             new Rule("rmsNormRsqrtPow", op(Mul.class, var("w"), op(Mul.class, var("x"), rsqrt(meanLast(pow2("x"))))), RaiseNorms::rmsNorm), // w * (x * (mean(x^2)+eps)^-0.5) -> rms_norm(x, w)
+            new Rule("rmsNormCastRecipPow", op(Mul.class, var("w"), op(Cast.class, op(Mul.class, var("x"), op(Reciprocal.class, root(meanLast(pow2("x"))))))), RaiseNorms::rmsNormCast), // w * cast(xf * 1/sqrt(mean(xf^2)+eps)) -> rms_norm(x, w), xf = cast(x, f32)
+            new Rule("rmsNormCastDivPow", op(Mul.class, var("w"), op(Cast.class, op(Div.class, var("x"), root(meanLast(pow2("x")))))), RaiseNorms::rmsNormCast), // w * cast(xf / sqrt(mean(xf^2)+eps)) -> rms_norm(x, w), xf = cast(x, f32)
             new Rule("layerNormBias", op(Add.class, op(LayerNorm.class, var("x"), var("w")).as("ln"), var("b")), RaiseNorms::layerNormBias)); // layer_norm(x, w) + b -> layer_norm(x, w, b)
 
-    /** rms_norm(x, w) for a weight vector over the last axis; {@code w = v + c} becomes weight_offset c. */
     private static Node rmsNorm(Match m) {
-        Node x = m.node("x");
+        return rmsNorm(m, m.node("x"));
+    }
+
+    /**
+     * The half-precision form: the norm computed on an upcast {@code xf = cast(x, f32)} and cast back before the
+     * weight ({@code weight * hidden.to(input_dtype)}): the model op, which computes in double and rounds once, on x.
+     */
+    private static Node rmsNormCast(Match m) {
+        Node xf = m.node("x");
+        if (!(xf.op() instanceof Cast) || !xf.input(0).dtype().isFloat() || xf.input(0).dtype() != m.root().dtype()) {
+            return null;
+        }
+        return rmsNorm(m, xf.input(0));
+    }
+
+    /** rms_norm(x, w) for a weight vector over the last axis; {@code w = v + c} becomes weight_offset c. */
+    private static Node rmsNorm(Match m, Node x) {
         OptionalDouble eps = RaiseSupport.attribute(m.node("eps"));
         Node w = m.node("w");
         double offset = 0;
