@@ -4,7 +4,6 @@ import dev.tokc.ir.Graph;
 import dev.tokc.passes.Pass;
 import dev.tokc.passes.PassContext;
 import dev.tokc.passes.rewrite.RewriteDriver;
-import dev.tokc.passes.rewrite.Rule;
 import dev.tokc.passes.rewrite.RuleSet;
 import java.util.LinkedHashMap;
 import java.util.Map;

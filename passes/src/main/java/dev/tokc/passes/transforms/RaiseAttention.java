@@ -17,6 +17,7 @@ import dev.tokc.ir.PrimitiveOp.Mul;
 import dev.tokc.ir.PrimitiveOp.Reshape;
 import dev.tokc.ir.PrimitiveOp.ShapeOf;
 import dev.tokc.ir.PrimitiveOp.Softmax;
+import dev.tokc.ir.PrimitiveOp.Tanh;
 import dev.tokc.ir.PrimitiveOp.Tile;
 import dev.tokc.ir.PrimitiveOp.Transpose;
 import dev.tokc.ir.PrimitiveOp.Unsqueeze;
@@ -46,6 +47,7 @@ import java.util.TreeSet;
  * ({@code Q [b, h, s, d]}, keys and values {@code [b, h, t, d]}), as exporters write it:
  * <ul>
  *   <li>the scale as constant factors (or divisors) on Q, on K^T or on the scores, multiplied together;</li>
+ *   <li>logit soft-capping {@code c * tanh(scores * scale / c)} (Gemma 2) as {@code softcap = c};</li>
  *   <li>K^T as {@code transpose(K, [0, 1, 3, 2])} or as the dynamo chain
  *       {@code reshape(transpose(reshape(K, [-1, t, d]), [0, 2, 1]), [b, h, d, t])};</li>
  *   <li>GQA's repeat_kv on K and V: {@code reshape(expand(unsqueeze(kv, [2]), [b, kvh, rep, t, d]), [b, h, t, d])}
@@ -57,7 +59,9 @@ import java.util.TreeSet;
  * {@code causal} only when it is <em>proven causal</em>: its subgraph reads nothing but constants and symbolic dims
  * (no weight, no input's data), its query and key lengths are one symbol, and evaluated by the reference
  * interpreter for every batch in 1..2 and seq in 1..{@value #MAX_SEQ_CHECKED} it is exactly 0 where
- * {@code j <= i} and below -1e30 elsewhere, for every batch row and head. Any other mask stays as the Attention's
+ * {@code j <= i} and below -1e30 elsewhere, for every batch row and head (other symbols, batch, bound to 1..2).
+ * This is a proof for the sizes checked; for longer sequences it rests on the mask being built from shape
+ * arithmetic only. Any other mask stays as the Attention's
  * fourth input with {@code causal = false}. The replacement is {@code transpose(attention(...), [0, 2, 1, 3])}
  * (Attention is sequence-first); canonicalisation cancels it against the exporter's transposes. Used by
  * {@link Raise}.
@@ -92,6 +96,16 @@ final class RaiseAttention {
             s = s.input(qk);
         }
         Scaled scores = peelScale(s);
+        double softcap = 0;
+        if (scores.node.op() instanceof Tanh) {
+            // softcap * tanh(s * scale / softcap): the outer factor is the cap, the inner one scale / cap
+            Scaled inner = peelScale(scores.node.input(0));
+            softcap = scores.factor;
+            scores = new Scaled(inner.node, inner.factor * softcap);
+            if (!(softcap > 0)) {
+                return null;
+            }
+        }
         if (!(scores.node.op() instanceof MatMul)) {
             return null;
         }
@@ -115,6 +129,9 @@ final class RaiseAttention {
             return null;
         }
         double scale = scores.factor * q.factor * kt.factor;
+        if (softcap > 0 && (q.factor != 1 || kt.factor != 1)) {
+            return null; // a cap applied after scaling Q or K separately: keep it simple, leave the soup
+        }
         List<Node> in = new ArrayList<>(List.of(swap(qn), swap(kv), swap(vv)));
         boolean causal = false;
         if (mask != null) {
@@ -128,7 +145,7 @@ final class RaiseAttention {
         }
         Node attn;
         try {
-            attn = Node.of(new Attention(heads, kvHeads, causal, scale, 0, 0), in);
+            attn = Node.of(new Attention(heads, kvHeads, causal, scale, softcap, 0), in);
         } catch (RuntimeException e) {
             return null; // operands the Attention op does not accept: leave the soup
         }
@@ -139,8 +156,13 @@ final class RaiseAttention {
         return Node.of(new Transpose(SWAP_1_2), n);
     }
 
+    /** Q K^T, scaled, possibly soft-capped. */
     private static boolean isScores(Node n) {
-        return peelScale(n).node.op() instanceof MatMul;
+        Node core = peelScale(n).node;
+        if (core.op() instanceof Tanh) {
+            core = peelScale(core.input(0)).node;
+        }
+        return core.op() instanceof MatMul;
     }
 
     /** A node with the constant factor peeled off it. */
@@ -250,9 +272,9 @@ final class RaiseAttention {
     /** Proofs by mask node (nodes are immutable and interned): the driver offers the same soup once per sweep. */
     private static final Map<Node, Boolean> PROVEN = Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
+    /** Evaluates the mask with seq = 1..{@value #MAX_SEQ_CHECKED} and every other symbol (batch) = 1..2. */
     private static boolean evaluatesCausal(Node mask, Dim seq) {
-        Dim kvSeq = seq;
-        if (!seq.equals(kvSeq) || seq.symbol().isEmpty() || !mask.dtype().isFloat() || mask.rank() != 4) {
+        if (seq.symbol().isEmpty() || !mask.dtype().isFloat() || mask.rank() != 4) {
             return false;
         }
         String seqSym = seq.symbol().get();
@@ -260,16 +282,9 @@ final class RaiseAttention {
         if (!closedOverShapes(mask, symbols)) {
             return false;
         }
-        for (String sym : symbols) {
-            if (!sym.equals(seqSym) && !sym.equals("batch")) {
-                return false;
-            }
-        }
-        Map<String, Node> params = new LinkedHashMap<>();
         List<Node> inputs = new ArrayList<>();
         for (String sym : symbols) {
             Node prm = Node.of(new SourceOp.Param("sym_" + sym, TensorType.of(DType.I64, Dim.sym(sym))), List.of(), "sym_" + sym);
-            params.put(sym, prm);
             inputs.add(prm);
         }
         Graph g = new Graph("mask", inputs, List.of(mask));
