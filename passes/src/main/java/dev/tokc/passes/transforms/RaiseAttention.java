@@ -60,8 +60,9 @@ import java.util.TreeSet;
  * (no weight, no input's data), its query and key lengths are one symbol, and evaluated by the reference
  * interpreter for every batch in 1..2 and seq in 1..{@value #MAX_SEQ_CHECKED} it is exactly 0 where
  * {@code j <= i} and below -1e30 elsewhere, for every batch row and head (other symbols, batch, bound to 1..2).
- * This is a proof for the sizes checked; for longer sequences it rests on the mask being built from shape
- * arithmetic only. Any other mask stays as the Attention's
+ * This is a proof for the sizes checked; for longer sequences it rests on the mask being built from shape arithmetic
+ * and integer constants smaller than the sizes checked (slice sentinels aside), so that no comparison in it can
+ * change outcome at a larger size: a sliding-window mask, whose window is such a constant, is never taken for causal. Any other mask stays as the Attention's
  * fourth input with {@code causal = false}. The replacement is {@code transpose(attention(...), [0, 2, 1, 3])}
  * (Attention is sequence-first); canonicalisation cancels it against the exporter's transposes. Used by
  * {@link Raise}.
@@ -331,6 +332,24 @@ final class RaiseAttention {
     }
 
     /**
+     * Integer constants below {@value #MAX_SEQ_CHECKED} in magnitude, or slice sentinels (|v| >= 2^62): a mask built
+     * from those and the sequence length cannot change its shape of visibility beyond the sizes evaluated (a sliding
+     * window of 4096 would show up here as a constant, and is not taken for causal).
+     */
+    private static boolean smallOrSentinel(Tensor t) {
+        if (!t.dtype().isInteger()) {
+            return true;
+        }
+        for (int i = 0; i < t.size(); i++) {
+            long v = Math.abs(t.getLong(i));
+            if (v >= MAX_SEQ_CHECKED && v < (1L << 62)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Whether the subgraph under {@code root} reads no weight and no parameter's data (shape_of of a parameter is
      * fine only if shape inference left it, which it should not), collecting the symbols of its dims.
      */
@@ -357,6 +376,11 @@ final class RaiseAttention {
                     return false;
                 }
                 case SourceOp.Dims dims -> dims.dims().forEach(d -> symbols.addAll(d.symbols()));
+                case SourceOp.Constant c -> {
+                    if (!smallOrSentinel(c.value())) {
+                        return false;
+                    }
+                }
                 case ShapeOf so -> {
                     return false;
                 }
