@@ -20,10 +20,12 @@ import java.util.Map;
  * reshape targets, squeeze and slice axes, broadcast embedding ids).
  *
  * <p><b>Needs</b>: shape computations resolved ({@code shape-infer}, {@code constant-fold}), so patterns see
- * {@code dims} and constants. <b>After</b>: no rule matches; every rewrite preserves values exactly (same
- * arithmetic as the model op's definition) except where the model op's definition is the exporter's up to
- * rounding of constants (GELU's sqrt(2/pi), attention scales multiplied in double). Run {@code canonicalize},
- * {@code cse} and {@code dce} after it to remove the exporter's transposes and the dead soup.
+ * {@code dims} and constants. <b>After</b>: no rule matches. Values are preserved up to rounding: a soup rounds
+ * after every f32 (or f16) op, a model op computes its formula in double and rounds once, and constants such as
+ * GELU's sqrt(2/pi) or the attention scale are the exact ones; the equivalence tests allow 1e-4 relative in f32
+ * and 1e-2 in f16/bf16. Two documented domain changes: Embedding rejects negative ids where Gather wraps them (token
+ * ids are never negative), and a causal mask is dropped only when proven causal ({@link RaiseAttention}). Run
+ * {@code canonicalize}, {@code cse} and {@code dce} after it to remove the exporter's transposes and the dead soup.
  *
  * <p><b>Counters</b>: one per model op raised ({@code rmsNorm, layerNorm, silu, swiglu, gelu, linear, embedding,
  * rope, attention}, plus {@code layout} for the normal forms), and one per rule that fired, named after the rule.
