@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Raising's acceptance check (issue 4): for every model of ../shared/models, the ONNX export and the safetensors
  * checkpoint, each run through the standard pipeline (simplify, cleanup, raise), give the same graph up to value
- * names and weight storage ({@link GraphComparison}), and every pair of corresponding weights holds the same values
+ * names and weight storage ({@link GraphComparison}, with attributes compared exactly), and every pair of corresponding weights holds the same values
  * (transposed where one is stored {@code [in, out]}). And raising changes no result: the raised ONNX graph gives the
  * imported one's logits on the reference prompt (max abs difference 1e-4), and the reference logits themselves.
  */
@@ -51,7 +51,8 @@ class CrossImporterRaiseTest {
                     Pipeline.Result o = optimise(onnx.graph());
                     System.out.println(dir.getFileName() + " (onnx) " + o.runs().stream()
                             .filter(r -> r.pass().equals("raise")).findFirst().orElseThrow().counters());
-                    GraphComparison.Result cmp = GraphComparison.compare(h.graph(), o.graph());
+                    // Strict: attributes exactly equal (no tolerance), weights by type and, below, by value.
+                    GraphComparison.Result cmp = GraphComparison.compare(h.graph(), o.graph(), new GraphComparison.Options(0, false));
                     assertTrue(cmp.equal(), dir.getFileName() + ": checkpoint (left) and ONNX (right) graphs differ after raising: "
                             + cmp.report());
                     for (GraphComparison.WeightPair p : cmp.weights()) {

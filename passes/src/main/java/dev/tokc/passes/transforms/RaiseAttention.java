@@ -46,7 +46,8 @@ import java.util.TreeSet;
  * Raising rule for the attention soup {@code softmax(Q K^T * scale + mask) V} over heads-first operands
  * ({@code Q [b, h, s, d]}, keys and values {@code [b, h, t, d]}), as exporters write it:
  * <ul>
- *   <li>the scale as constant factors (or divisors) on Q, on K^T or on the scores, multiplied together;</li>
+ *   <li>the scale as constant factors (or divisors) on Q, on K^T or on the scores, multiplied together (a product
+ *       within 1e-6 of {@code 1/sqrt(head_dim)} is taken to be exactly that);</li>
  *   <li>logit soft-capping {@code c * tanh(scores * scale / c)} (Gemma 2) as {@code softcap = c};</li>
  *   <li>K^T as {@code transpose(K, [0, 1, 3, 2])} or as the dynamo chain
  *       {@code reshape(transpose(reshape(K, [-1, t, d]), [0, 2, 1]), [b, h, d, t])};</li>
@@ -130,6 +131,14 @@ final class RaiseAttention {
             return null;
         }
         double scale = scores.factor * q.factor * kt.factor;
+        if (qn.shape().dim(3).isConstant()) {
+            // Factors read from f32 constants (sqrt(sqrt(1/d)) on Q and on K) land within f32 rounding of 1/sqrt(d):
+            // take the exact value a checkpoint config gives.
+            double exact = 1.0 / Math.sqrt(qn.shape().dim(3).value());
+            if (Math.abs(scale - exact) <= 1e-6 * exact) {
+                scale = exact;
+            }
+        }
         if (softcap > 0 && (q.factor != 1 || kt.factor != 1)) {
             return null; // a cap applied after scaling Q or K separately: keep it simple, leave the soup
         }

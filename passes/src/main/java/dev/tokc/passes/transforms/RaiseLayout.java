@@ -5,6 +5,8 @@ import static dev.tokc.passes.rewrite.Pattern.var;
 
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.ModelOp.Embedding;
+import dev.tokc.ir.ModelOp.LayerNorm;
+import dev.tokc.ir.ModelOp.RmsNorm;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.PrimitiveOp.Add;
 import dev.tokc.ir.PrimitiveOp.Expand;
@@ -24,7 +26,9 @@ import java.util.List;
 /**
  * Normal forms for the views that importers spell differently, so that raised ONNX graphs and checkpoint graphs
  * meet: a reshape's target as the {@code dims} of its (fully known) result with {@code allow_zero = false} (no -1,
- * no 0), squeeze's implicit axes made explicit, slice axes non-negative, and an embedding of broadcast ids
+ * no 0), squeeze's implicit axes made explicit, slice axes non-negative, norm epsilons read from f32 attributes as
+ * the shortest decimal that rounds to them ({@code 9.9999997e-06} is a config's {@code 1e-05}; the difference is
+ * below f32 resolution, and f32 is what the exporter had), and an embedding of broadcast ids
  * ({@code [1, seq]} added to {@code [batch, seq, h]}) reading ids expanded to the batch. Used by {@link Raise}.
  */
 final class RaiseLayout {
@@ -34,7 +38,19 @@ final class RaiseLayout {
             new Rule("reshapeTarget", op(Reshape.class, var("x"), var("s")), RaiseLayout::reshapeTarget), // reshape(x, [b, s, -1, 16]) -> reshape(x, dims [b, s, 4, 16])
             new Rule("squeezeAxes", op(Squeeze.class, var("x")).where(s -> s.axes().isEmpty()), RaiseLayout::squeezeAxes), // squeeze(x: [1, 4, 1]) -> squeeze(x) {axes = [0, 2]}
             new Rule("sliceAxes", op(Slice.class, var("x"), var("st"), var("en"), var("ax"), var("sp")), RaiseLayout::sliceAxes), // slice(x, .., axes = [-1]) -> slice(x, .., axes = [rank-1])
+            new Rule("layerNormEps", op(LayerNorm.class).where(l -> f32Epsilon(l.eps())), m -> Node.of(new LayerNorm(configEpsilon(m.rootOp(LayerNorm.class).eps()), m.rootOp(LayerNorm.class).axis()), m.root().inputs())), // layer_norm {eps = 9.9999997e-06} -> layer_norm {eps = 1e-05}
+            new Rule("rmsNormEps", op(RmsNorm.class).where(r -> f32Epsilon(r.eps())), m -> Node.of(new RmsNorm(configEpsilon(m.rootOp(RmsNorm.class).eps()), m.rootOp(RmsNorm.class).weightOffset()), m.root().inputs())), // rms_norm {eps = 9.9999997e-07} -> rms_norm {eps = 1e-06}
             new Rule("embeddingBroadcast", op(Add.class, var("x"), op(Embedding.class, var("w"), var("ids")).as("e")), RaiseLayout::embeddingBroadcast)); // x[b,s,h] + embedding(W, ids[1,s]) -> x + embedding(W, expand(ids, [b,s]))
+
+    /** An epsilon that is exactly an f32 value but not its shortest decimal: read from an f32 attribute. */
+    private static boolean f32Epsilon(double eps) {
+        return eps == (double) (float) eps && configEpsilon(eps) != eps;
+    }
+
+    /** The shortest decimal that rounds to the same f32: the value a config file states ({@code 1e-05}). */
+    private static double configEpsilon(double eps) {
+        return Double.parseDouble(Float.toString((float) eps));
+    }
 
     private static Node reshapeTarget(Match m) {
         Node r = m.root();
