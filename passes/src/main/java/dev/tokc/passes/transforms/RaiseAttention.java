@@ -63,7 +63,9 @@ import java.util.TreeSet;
  * {@code j <= i} and below -1e30 elsewhere, for every batch row and head (other symbols, batch, bound to 1..2).
  * This is a proof for the sizes checked; for longer sequences it rests on the mask being built from shape arithmetic
  * and integer constants smaller than the sizes checked (slice sentinels aside), so that no comparison in it can
- * change outcome at a larger size: a sliding-window mask, whose window is such a constant, is never taken for causal. Any other mask stays as the Attention's
+ * change outcome at a larger size. A mask with exactly one larger scalar constant W is a sliding window when, with W
+ * replaced by 2, 3 and 4, it evaluates to the causal window of that size plus one fixed k in -1..1 (a {@code <} or
+ * {@code <=} comparison): {@code causal = true, sliding_window = W + k}. Any other mask is not taken for causal. Any other mask stays as the Attention's
  * fourth input with {@code causal = false}. The replacement is {@code transpose(attention(...), [0, 2, 1, 3])}
  * (Attention is sequence-first); canonicalisation cancels it against the exporter's transposes. Used by
  * {@link Raise}.
@@ -144,9 +146,12 @@ final class RaiseAttention {
         }
         List<Node> in = new ArrayList<>(List.of(swap(qn), swap(kv), swap(vv)));
         boolean causal = false;
+        long window = 0;
         if (mask != null) {
-            if (provenCausal(mask, qn.shape().dim(2), kv.shape().dim(2))) {
+            long proven = provenWindow(mask, qn.shape().dim(2), kv.shape().dim(2));
+            if (proven >= 0) {
                 causal = true;
+                window = proven;
             } else if (mask.dtype() == qn.dtype()) {
                 in.add(mask);
             } else {
@@ -155,7 +160,7 @@ final class RaiseAttention {
         }
         Node attn;
         try {
-            attn = Node.of(new Attention(heads, kvHeads, causal, scale, softcap, 0), in);
+            attn = Node.of(new Attention(heads, kvHeads, causal, scale, softcap, window), in);
         } catch (RuntimeException e) {
             return null; // operands the Attention op does not accept: leave the soup
         }
@@ -269,41 +274,73 @@ final class RaiseAttention {
     // ---- causality ----
 
     /**
-     * Whether the additive mask is exactly the causal one: see the class comment. {@code seq} and {@code kvSeq} must
-     * be the same symbol.
+     * What the additive mask provably is: -1 nothing known, 0 causal, w > 0 causal with a sliding window of w (see
+     * the class comment). {@code seq} and {@code kvSeq} must be the same symbol.
      */
-    static boolean provenCausal(Node mask, Dim seq, Dim kvSeq) {
+    static long provenWindow(Node mask, Dim seq, Dim kvSeq) {
         if (!seq.equals(kvSeq)) {
-            return false;
+            return -1;
         }
-        return PROVEN.computeIfAbsent(mask, k -> evaluatesCausal(mask, seq));
+        return PROVEN.computeIfAbsent(mask, k -> prove(mask, seq));
     }
 
     /** Proofs by mask node (nodes are immutable and interned): the driver offers the same soup once per sweep. */
-    private static final Map<Node, Boolean> PROVEN = Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private static final Map<Node, Long> PROVEN = Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
-    /** Evaluates the mask with seq = 1..{@value #MAX_SEQ_CHECKED} and every other symbol (batch) = 1..2. */
-    private static boolean evaluatesCausal(Node mask, Dim seq) {
+    private static long prove(Node mask, Dim seq) {
         if (seq.symbol().isEmpty() || !mask.dtype().isFloat() || mask.rank() != 4) {
-            return false;
+            return -1;
         }
         String seqSym = seq.symbol().get();
         Set<String> symbols = new TreeSet<>();
-        if (!closedOverShapes(mask, symbols)) {
-            return false;
+        List<Node> large = new ArrayList<>();
+        if (!closedOverShapes(mask, symbols, large)) {
+            return -1;
         }
         List<Node> inputs = new ArrayList<>();
         for (String sym : symbols) {
-            Node prm = Node.of(new SourceOp.Param("sym_" + sym, TensorType.of(DType.I64, Dim.sym(sym))), List.of(), "sym_" + sym);
-            inputs.add(prm);
+            inputs.add(Node.of(new SourceOp.Param("sym_" + sym, TensorType.of(DType.I64, Dim.sym(sym))), List.of(), "sym_" + sym));
         }
+        if (large.isEmpty()) {
+            return evaluatesTo(mask, inputs, seqSym, 0) ? 0 : -1;
+        }
+        if (large.size() != 1 || !(large.get(0).op() instanceof SourceOp.Constant c) || c.value().size() != 1) {
+            return -1;
+        }
+        // One large constant: a window. Replaced by 2, 3 and 4, the mask must be the window w' + k for one k.
+        long w = c.value().getLong(0);
+        for (long k = -1; k <= 1; k++) {
+            boolean all = true;
+            for (long small = 2; small <= 4 && all; small++) {
+                Node sub = substitute(mask, inputs, large.get(0), small);
+                all = small + k > 0 && evaluatesTo(sub, inputs, seqSym, small + k);
+            }
+            if (all) {
+                return w + k > 0 ? w + k : -1;
+            }
+        }
+        return -1;
+    }
+
+    private static Node substitute(Node mask, List<Node> inputs, Node constant, long value) {
+        Tensor t = ((SourceOp.Constant) constant.op()).value();
+        Node replacement = Node.of(new SourceOp.Constant(Tensor.ofLongs(t.dtype(), t.shape(), new long[] {value})));
+        return new Graph("mask", inputs, List.of(mask)).transform(n -> n == constant ? replacement : n).outputs().get(0);
+    }
+
+    /**
+     * Evaluates the mask with seq = 1..{@value #MAX_SEQ_CHECKED} and every other symbol (batch) = 1..2: 0 where
+     * {@code j <= i} (and {@code i - j < window} when window > 0), below -1e30 elsewhere.
+     */
+    private static boolean evaluatesTo(Node mask, List<Node> inputs, String seqSym, long window) {
         Graph g = new Graph("mask", inputs, List.of(mask));
         for (long b = 1; b <= 2; b++) {
             for (long n = 1; n <= MAX_SEQ_CHECKED; n++) {
                 Map<String, Tensor> feed = new LinkedHashMap<>();
-                for (String sym : symbols) {
+                for (Node p : inputs) {
+                    String sym = p.name().substring("sym_".length());
                     long v = sym.equals(seqSym) ? n : b;
-                    feed.put("sym_" + sym, Tensor.ofLongs(DType.I64, new long[] {v}, new long[(int) v]));
+                    feed.put(p.name(), Tensor.ofLongs(DType.I64, new long[] {v}, new long[(int) v]));
                 }
                 Tensor t;
                 try {
@@ -313,7 +350,7 @@ final class RaiseAttention {
                 } catch (RuntimeException e) {
                     return false;
                 }
-                if (!isCausal(t, n)) {
+                if (!isCausal(t, n, window)) {
                     return false;
                 }
             }
@@ -321,7 +358,7 @@ final class RaiseAttention {
         return true;
     }
 
-    private static boolean isCausal(Tensor t, long n) {
+    private static boolean isCausal(Tensor t, long n, long window) {
         long[] sh = t.shape();
         if (sh[2] != n || sh[3] != n) {
             return false;
@@ -331,7 +368,8 @@ final class RaiseAttention {
             for (int i = 0; i < n; i++) {
                 for (int j = 0; j < n; j++) {
                     double v = t.getDouble((int) ((r * n + i) * n + j));
-                    if (j <= i ? v != 0 : !(v <= -1e30)) {
+                    boolean visible = j <= i && (window == 0 || i - j < window);
+                    if (visible ? v != 0 : !(v <= -1e30)) {
                         return false;
                     }
                 }
@@ -360,9 +398,10 @@ final class RaiseAttention {
 
     /**
      * Whether the subgraph under {@code root} reads no weight and no parameter's data (shape_of of a parameter is
-     * fine only if shape inference left it, which it should not), collecting the symbols of its dims.
+     * fine only if shape inference left it, which it should not), collecting the symbols of its dims and its large
+     * integer constants.
      */
-    private static boolean closedOverShapes(Node root, Set<String> symbols) {
+    private static boolean closedOverShapes(Node root, Set<String> symbols, List<Node> large) {
         Deque<Node> todo = new ArrayDeque<>();
         Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         todo.push(root);
@@ -387,7 +426,7 @@ final class RaiseAttention {
                 case SourceOp.Dims dims -> dims.dims().forEach(d -> symbols.addAll(d.symbols()));
                 case SourceOp.Constant c -> {
                     if (!smallOrSentinel(c.value())) {
-                        return false;
+                        large.add(n);
                     }
                 }
                 case ShapeOf so -> {
