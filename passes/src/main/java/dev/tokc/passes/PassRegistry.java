@@ -6,6 +6,7 @@ import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.LowerToFlashAttention;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
+import dev.tokc.passes.transforms.Raise;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,6 +38,7 @@ public final class PassRegistry {
                 .with(ShapeInfer::new)
                 .with(Cse::new)
                 .with(Dce::new)
+                .with(Raise::new)
                 .with(LowerToPagedAttention::new)
                 .with(LowerToFlashAttention::new);
     }

@@ -85,7 +85,8 @@ class PipelineTest {
         p.run(graph(List.of(x), op(new Neg(), op(new Neg(), op(new Exp(), x)))));
         assertEquals(List.of("// -----// IR dump after pass canonicalize //----- //\nexp",
                 "// -----// IR dump after phase cleanup //----- //\nexp",
-                "// -----// IR dump after pass canonicalize //----- //\nexp"), dumps); // again in phase step-program
+                "// -----// IR dump after pass canonicalize //----- //\nexp", // again in phase raise
+                "// -----// IR dump after pass canonicalize //----- //\nexp"), dumps); // and in phase step-program
     }
 
     @Test
