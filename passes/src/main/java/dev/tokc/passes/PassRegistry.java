@@ -4,6 +4,12 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.FuseElementwise;
+import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearResidual;
+import dev.tokc.passes.transforms.FuseQkv;
+import dev.tokc.passes.transforms.FuseResidualNorm;
+import dev.tokc.passes.transforms.FuseRopeKvWrite;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -34,7 +40,13 @@ public final class PassRegistry {
                 .with(ConstantFold::new)
                 .with(ShapeInfer::new)
                 .with(Cse::new)
-                .with(Dce::new);
+                .with(Dce::new)
+                .with(FuseGateUp::new)
+                .with(FuseQkv::new)
+                .with(FuseResidualNorm::new)
+                .with(FuseLinearResidual::new)
+                .with(FuseRopeKvWrite::new)
+                .with(FuseElementwise::new);
     }
 
     /** This registry plus the pass {@code factory} makes, under that pass's own name. */

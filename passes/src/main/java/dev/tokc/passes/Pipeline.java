@@ -9,6 +9,12 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.FuseElementwise;
+import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearResidual;
+import dev.tokc.passes.transforms.FuseQkv;
+import dev.tokc.passes.transforms.FuseResidualNorm;
+import dev.tokc.passes.transforms.FuseRopeKvWrite;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -115,7 +121,15 @@ public final class Pipeline {
                         new ShapeInfer(), new ConstantFold(), new Canonicalize()),
                 // Phase 2. Clean up: merge the duplicates the rewrites left behind (two equal reshapes of one value),
                 // then state that nothing unreachable is left, before raising and fusion match on the graph.
-                Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()));
+                Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()),
+                // Phase 3. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
+                // sibling projections, which fuse-qkv would otherwise stack without the activation), then the
+                // remaining siblings (q, k, v); the residual norm before the residual epilogue (it takes only the
+                // add whose sole reader is a norm: the final norm); RoPE into the paged KV write; generic
+                // elementwise chains last, since the other fusions match the individual ops it would absorb.
+                Phase.of("fuse", "gate/up + activation, qkv, residual+norm, residual epilogues, rope into kv write, elementwise chains",
+                        new FuseGateUp(), new FuseQkv(), new FuseResidualNorm(), new FuseLinearResidual(),
+                        new FuseRopeKvWrite(), new FuseElementwise()));
     }
 
     public List<Phase> phases() {

@@ -1,0 +1,66 @@
+package dev.tokc.passes.transforms;
+
+import static dev.tokc.passes.rewrite.Pattern.op;
+import static dev.tokc.passes.rewrite.Pattern.var;
+
+import dev.tokc.ir.Graph;
+import dev.tokc.ir.ModelOp.RmsNorm;
+import dev.tokc.ir.Node;
+import dev.tokc.ir.PrimitiveOp.Add;
+import dev.tokc.ir.TargetOp.AddRmsNorm;
+import dev.tokc.passes.Pass;
+import dev.tokc.passes.PassContext;
+import dev.tokc.passes.rewrite.Match;
+import dev.tokc.passes.rewrite.Rule;
+import dev.tokc.passes.rewrite.RuleSet;
+
+/**
+ * {@code fuse-residual-norm}: a residual add whose only reader is an RmsNorm becomes one {@code add_rms_norm}
+ * kernel, which reads both summands once and never stores the sum.
+ *
+ * <p><b>Rewrites</b> (the rule in {@link #rules}):
+ * {@code rms_norm(add(a, b), w) -> add_rms_norm(a, b, w)} with the norm's eps and weight offset, when a and b have
+ * the same type (no broadcasting) and the sum has no other user. In a decoder that is the last residual add before
+ * the final norm (<em>final norm fused</em>); inside the stack every sum is also the next residual, and there
+ * {@code fuse-linear-residual} (which runs after this pass) folds the add into the projection's GEMM epilogue
+ * instead, so no sum is ever computed twice and every value keeps a single producer.
+ *
+ * <p><b>Does not fire</b> when the sum has another user or is a graph output, or when the summands broadcast.
+ *
+ * <p><b>Needs</b> model ops. <b>After</b>: no {@code rms_norm} reads a single-use same-type {@code add}.
+ * <b>Numerics</b>: exact ({@code add_rms_norm} rounds the sum to the dtype, as the add did).
+ *
+ * <p><b>Counters</b>: {@code addRmsNorm} (fused pairs).
+ */
+public final class FuseResidualNorm implements Pass {
+
+    static RuleSet rules(FusionDriver.Uses u) {
+        return RuleSet.of(
+                new Rule("addRmsNorm", op(RmsNorm.class, op(Add.class, var("a"), var("b")).when(u::single), var("w")), FuseResidualNorm::fuse)); // rms_norm(a + b, w) -> add_rms_norm(a, b, w)
+    }
+
+    private static Node fuse(Match m) {
+        Node a = m.node("a");
+        Node b = m.node("b");
+        if (!a.type().equals(b.type()) || !a.type().equals(m.root().type())) {
+            return null;
+        }
+        RmsNorm norm = m.rootOp(RmsNorm.class);
+        return Node.of(new AddRmsNorm(norm.eps(), norm.weightOffset()), a, b, m.node("w"));
+    }
+
+    @Override
+    public String name() {
+        return "fuse-residual-norm";
+    }
+
+    @Override
+    public String summary() {
+        return "rms_norm(a + b) where the sum has no other user -> add_rms_norm(a, b) (e.g. the final norm)";
+    }
+
+    @Override
+    public Graph run(Graph graph, PassContext ctx) {
+        return FusionDriver.run(graph, FuseResidualNorm::rules, ctx);
+    }
+}
