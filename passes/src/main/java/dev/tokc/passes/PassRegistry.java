@@ -6,6 +6,7 @@ import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.FuseElementwise;
 import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearActivation;
 import dev.tokc.passes.transforms.FuseLinearResidual;
 import dev.tokc.passes.transforms.FuseQkv;
 import dev.tokc.passes.transforms.FuseResidualNorm;
@@ -45,6 +46,7 @@ public final class PassRegistry {
                 .with(FuseQkv::new)
                 .with(FuseResidualNorm::new)
                 .with(FuseLinearResidual::new)
+                .with(FuseLinearActivation::new)
                 .with(FuseRopeKvWrite::new)
                 .with(FuseElementwise::new);
     }

@@ -11,6 +11,7 @@ import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.FuseElementwise;
 import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearActivation;
 import dev.tokc.passes.transforms.FuseLinearResidual;
 import dev.tokc.passes.transforms.FuseQkv;
 import dev.tokc.passes.transforms.FuseResidualNorm;
@@ -125,11 +126,12 @@ public final class Pipeline {
                 // Phase 3. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
                 // sibling projections, which fuse-qkv would otherwise stack without the activation), then the
                 // remaining siblings (q, k, v); the residual norm before the residual epilogue (it takes only the
-                // add whose sole reader is a norm: the final norm); RoPE into the paged KV write; generic
-                // elementwise chains last, since the other fusions match the individual ops it would absorb.
-                Phase.of("fuse", "gate/up + activation, qkv, residual+norm, residual epilogues, rope into kv write, elementwise chains",
+                // add whose sole reader is a norm: the final norm); activations into GEMM epilogues; RoPE into the
+                // paged KV write; generic elementwise chains last, since the other fusions match the individual ops
+                // it would absorb.
+                Phase.of("fuse", "gate/up + activation, qkv, residual+norm, residual and activation epilogues, rope into kv write, elementwise chains",
                         new FuseGateUp(), new FuseQkv(), new FuseResidualNorm(), new FuseLinearResidual(),
-                        new FuseRopeKvWrite(), new FuseElementwise()));
+                        new FuseLinearActivation(), new FuseRopeKvWrite(), new FuseElementwise()));
     }
 
     public List<Phase> phases() {
