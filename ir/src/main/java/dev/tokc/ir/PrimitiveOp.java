@@ -141,9 +141,16 @@ public sealed interface PrimitiveOp extends Op {
 
     /**
      * Conversion to {@code to}. Float to integer truncates toward zero; out-of-range integer results wrap; with
-     * {@code saturate}, float to fp8 clamps to the fp8 range instead of overflowing (ONNX Cast opset 19+).
+     * {@code saturate}, float to fp8 clamps to the fp8 range instead of overflowing (ONNX Cast opset 19+);
+     * {@code roundMode} is how a conversion to fp8 e8m0 rounds (ONNX Cast opset 24+) and concerns no other target.
+     * See {@link FloatFormats#cast}.
      */
-    record Cast(DType to, boolean saturate) implements Unary {
+    record Cast(DType to, boolean saturate, FloatFormats.E8M0Rounding roundMode) implements Unary {
+        /** A cast with ONNX's default e8m0 rounding, {@link FloatFormats.E8M0Rounding#UP}. */
+        public Cast(DType to, boolean saturate) {
+            this(to, saturate, FloatFormats.E8M0Rounding.UP);
+        }
+
         @Override
         public DType resultType(DType operand) {
             return to;
@@ -299,26 +306,23 @@ public sealed interface PrimitiveOp extends Op {
         }
     }
 
-    record Softmax(long axis) implements PrimitiveOp {
+    /** Normalisations along one axis that keep the operand's type (softmax and its log). */
+    sealed interface AlongAxis extends PrimitiveOp {
+        long axis();
+
         @Override
-        public TensorType inferType(List<Node> in) {
+        default TensorType inferType(List<Node> in) {
             Infer.arity(in, 1);
             Infer.requireFloat(in.get(0), "operand");
-            Infer.axis(axis, in.get(0).rank());
+            Infer.axis(axis(), in.get(0).rank());
             return in.get(0).type();
         }
     }
 
+    record Softmax(long axis) implements AlongAxis {}
+
     /** log(softmax(x)) along {@code axis}. */
-    record LogSoftmax(long axis) implements PrimitiveOp {
-        @Override
-        public TensorType inferType(List<Node> in) {
-            Infer.arity(in, 1);
-            Infer.requireFloat(in.get(0), "operand");
-            Infer.axis(axis, in.get(0).rank());
-            return in.get(0).type();
-        }
-    }
+    record LogSoftmax(long axis) implements AlongAxis {}
 
     /** Running sum along {@code axis}. */
     record CumSum(long axis, boolean exclusive, boolean reverse) implements PrimitiveOp {

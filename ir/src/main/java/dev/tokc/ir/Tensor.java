@@ -89,10 +89,12 @@ public final class Tensor {
             case I16 -> (short) v;
             case I8 -> (byte) v;
             case I4 -> (v << 60) >> 60;
+            case I2 -> (v << 62) >> 62;
             case U32 -> v & 0xFFFF_FFFFL;
             case U16 -> v & 0xFFFF;
             case U8 -> v & 0xFF;
             case U4 -> v & 0xF;
+            case U2 -> v & 0x3;
             case BOOL -> v != 0 ? 1 : 0;
             default -> throw new IllegalArgumentException("not an integer dtype: " + dtype);
         };

@@ -4,6 +4,7 @@ import dev.tokc.frontend.ModelFormatException;
 import dev.tokc.frontend.onnx.proto.NodeProto;
 import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
+import dev.tokc.ir.FloatFormats;
 import dev.tokc.ir.GraphBuilder;
 import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
@@ -82,8 +83,8 @@ final class OnnxOps {
         TABLE.put("Identity", (c, n) -> List.of(c.requiredInput(n, 0)));
         TABLE.put("Dropout", (c, n) -> List.of(c.requiredInput(n, 0))); // inference: identity (mask output unsupported)
         TABLE.put("Cast", OnnxOps::cast);
-        TABLE.put("CastLike", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Cast(c.requiredInput(n, 1).dtype(),
-                c.attrInt(n, "saturate", 1) != 0), c.requiredInput(n, 0))));
+        TABLE.put("CastLike", (c, n) -> List.of(c.builder().op(castOp(c, n, c.requiredInput(n, 1).dtype()),
+                c.requiredInput(n, 0))));
         TABLE.put("Gemm", (c, n) -> List.of(c.builder().op(new PrimitiveOp.Gemm(c.attrFloat(n, "alpha", 1.0),
                 c.attrFloat(n, "beta", 1.0), c.attrInt(n, "transA", 0) != 0, c.attrInt(n, "transB", 0) != 0), inputs(c, n))));
 
@@ -168,7 +169,20 @@ final class OnnxOps {
     private static List<Node> cast(OnnxImporter c, NodeProto n) {
         DType to = OnnxImporter.irDType(OnnxDataType.fromCode((int) c.attrInt(n, "to", 0))
                 .orElseThrow(() -> new ModelFormatException(c.where() + ": attribute 'to' is not a known type")), c.where() + " 'to'");
-        return List.of(c.builder().op(new PrimitiveOp.Cast(to, c.attrInt(n, "saturate", 1) != 0), c.requiredInput(n, 0)));
+        return List.of(c.builder().op(castOp(c, n, to), c.requiredInput(n, 0)));
+    }
+
+    /** Cast to {@code to} with the node's saturate and round_mode (opset 24+: "up", "down" or "nearest"). */
+    private static PrimitiveOp.Cast castOp(OnnxImporter c, NodeProto n, DType to) {
+        String roundMode = c.attrString(n, "round_mode", "up");
+        FloatFormats.E8M0Rounding rounding = switch (roundMode) {
+            case "up" -> FloatFormats.E8M0Rounding.UP;
+            case "down" -> FloatFormats.E8M0Rounding.DOWN;
+            case "nearest" -> FloatFormats.E8M0Rounding.NEAREST;
+            default -> throw new ModelFormatException(c.where() + ": round_mode '" + roundMode
+                    + "' is not one of up, down, nearest");
+        };
+        return new PrimitiveOp.Cast(to, c.attrInt(n, "saturate", 1) != 0, rounding);
     }
 
     interface ReduceFactory {

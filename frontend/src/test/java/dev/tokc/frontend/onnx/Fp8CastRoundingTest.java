@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokc.ir.FloatFormats;
+import java.util.Map;
+import java.util.function.IntToDoubleFunction;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,6 +27,25 @@ class Fp8CastRoundingTest {
     void e5m2MatchesOnnxForEveryCodeAndMidpoint() {
         check(OnnxDataType.FLOAT8E5M2, 57344.0, Double.POSITIVE_INFINITY, v -> FloatFormats.encodeE5M2(v, false),
                 v -> FloatFormats.encodeE5M2(v, true), FloatFormats::decodeE5M2);
+    }
+
+    /**
+     * The formats whose rounding {@code NarrowFloatFormatsTest} (ir) walks against its own reading of their
+     * definitions: here the IR's decoders agree with this module's ONNX reader on every code.
+     */
+    @Test
+    void fnuzE8m0AndE2m1DecodeAsTheOnnxReaderDoes() {
+        Map<OnnxDataType, IntToDoubleFunction> ir = Map.of(
+                OnnxDataType.FLOAT8E4M3FNUZ, FloatFormats::decodeE4M3Fnuz,
+                OnnxDataType.FLOAT8E5M2FNUZ, FloatFormats::decodeE5M2Fnuz,
+                OnnxDataType.FLOAT8E8M0, FloatFormats::decodeE8M0,
+                OnnxDataType.FLOAT4E2M1, FloatFormats::decodeE2M1);
+        for (var e : ir.entrySet()) {
+            int codes = e.getKey() == OnnxDataType.FLOAT4E2M1 ? 16 : 256;
+            for (int code = 0; code < codes; code++) {
+                assertSame(decoded(e.getKey(), code), e.getValue().applyAsDouble(code), e.getKey() + " code " + code);
+            }
+        }
     }
 
     private static void check(OnnxDataType type, double max, double overflow, java.util.function.DoubleToIntFunction plain,

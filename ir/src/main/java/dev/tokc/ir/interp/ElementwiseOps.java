@@ -218,8 +218,9 @@ final class ElementwiseOps {
 
     /**
      * ONNX Cast. Float to integer truncates toward zero and wraps to the target width (NaN becomes 0); anything to
-     * bool is "not zero" (NaN is true); float to float rounds to nearest even, and to fp8 with {@code saturate}
-     * clamps out-of-range values and infinities to the largest finite fp8 value instead of NaN/inf.
+     * bool is "not zero" (NaN is true); to a float type as {@link FloatFormats#cast}: round to nearest even, to fp8
+     * with {@code saturate} clamping out-of-range values and infinities instead of giving NaN/inf, to fp8 e8m0 by
+     * the cast's round mode.
      */
     static Tensor cast(PrimitiveOp.Cast c, Tensor x) {
         DType to = c.to();
@@ -229,7 +230,7 @@ final class ElementwiseOps {
             double[] out = new double[n];
             for (int i = 0; i < n; i++) {
                 double v = x.isFloat() ? x.getDouble(i) : intToDouble(x.dtype(), x.getLong(i));
-                out[i] = c.saturate() ? saturate(to, v) : v;
+                out[i] = FloatFormats.cast(to, v, c.saturate(), c.roundMode());
             }
             return Tensor.ofDoubles(to, shape, out);
         }
@@ -251,14 +252,6 @@ final class ElementwiseOps {
             return Double.parseDouble(Long.toUnsignedString(v)); // u64 above 2^63 is stored negative
         }
         return v;
-    }
-
-    private static double saturate(DType to, double v) {
-        return switch (to) {
-            case FP8E4M3 -> FloatFormats.decodeE4M3(FloatFormats.encodeE4M3(v, true));
-            case FP8E5M2 -> FloatFormats.decodeE5M2(FloatFormats.encodeE5M2(v, true));
-            default -> v; // saturate only concerns the fp8 targets
-        };
     }
 
     /** cond ? x : y with all three broadcast together. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.Epilogue;
+import dev.tokc.ir.FloatFormats;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.KvCacheSpec;
 import dev.tokc.ir.ModelOp;
@@ -204,6 +205,26 @@ class OpCasesTest {
         l.add(c("cast to int4 and uint4 wraps", node(new PrimitiveOp.Cast(DType.I4, false), ci(s(3), 7, 8, -9)),
                 node(new PrimitiveOp.Cast(DType.U4, false), ci(s(3), 16, 17, -1)))
                 .expect(ints(DType.I4, s(3), 7, -8, 7)).expect(ints(DType.U4, s(3), 0, 1, 15)));
+        l.add(c("cast to fnuz fp8: no negative zero, one NaN, saturation",
+                node(new PrimitiveOp.Cast(DType.FP8E4M3FNUZ, true), cf(s(4), 300, -1e9, Double.POSITIVE_INFINITY, -1e-9)),
+                node(new PrimitiveOp.Cast(DType.FP8E4M3FNUZ, false), cf(s(3), 300, Double.NEGATIVE_INFINITY, 0.3)),
+                node(new PrimitiveOp.Cast(DType.FP8E5M2FNUZ, false), cf(s(2), 1e6, -3)))
+                .expect(floats(DType.FP8E4M3FNUZ, s(4), 240, -240, 240, 0))
+                .expect(floats(DType.FP8E4M3FNUZ, s(3), Double.NaN, Double.NaN, 0.3))
+                .expect(floats(DType.FP8E5M2FNUZ, s(2), Double.NaN, -3)));
+        l.add(c("cast to fp8 e8m0 by round mode",
+                node(new PrimitiveOp.Cast(DType.FP8E8M0, true, FloatFormats.E8M0Rounding.UP), cf(s(5), 0, 0.124, 1.1, 3, 3e38)),
+                node(new PrimitiveOp.Cast(DType.FP8E8M0, false, FloatFormats.E8M0Rounding.NEAREST), cf(s(4), 0, 3, 2.9, 3e38)),
+                node(new PrimitiveOp.Cast(DType.FP8E8M0, true, FloatFormats.E8M0Rounding.DOWN), cf(s(2), 3, 1.9)))
+                .expect(floats(DType.FP8E8M0, s(5), 0x1p-127, 0.125, 2, 4, 0x1p127))
+                .expect(floats(DType.FP8E8M0, s(4), Double.NaN, 4, 2, Double.NaN))
+                .expect(floats(DType.FP8E8M0, s(2), 2, 1)));
+        l.add(c("cast to fp4 e2m1 rounds to even and saturates",
+                node(new PrimitiveOp.Cast(DType.FP4E2M1, false), cf(s(6), 5, 5.01, -100, Double.POSITIVE_INFINITY, 0.25, Double.NaN)))
+                .expect(floats(DType.FP4E2M1, s(6), 4, 6, -6, 6, 0, -0.0)));
+        l.add(c("cast to int2 and uint2 wraps", node(new PrimitiveOp.Cast(DType.I2, false), cf(s(3), 1, 2, -3)),
+                node(new PrimitiveOp.Cast(DType.U2, false), ci(s(3), 4, 5, -1)))
+                .expect(ints(DType.I2, s(3), 1, -2, 1)).expect(ints(DType.U2, s(3), 0, 1, 3)));
         l.add(c("cast int to f16 and f32 to bf16 round to nearest even",
                 node(new PrimitiveOp.Cast(DType.F16, false), constant(ints(DType.I32, s(2), 1, 2049))),
                 node(new PrimitiveOp.Cast(DType.BF16, false), cf(s(2), 1.00390625, 1.01171875)))

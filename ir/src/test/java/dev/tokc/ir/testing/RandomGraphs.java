@@ -4,6 +4,7 @@ import dev.tokc.ir.DType;
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.ElementType;
 import dev.tokc.ir.Epilogue;
+import dev.tokc.ir.FloatFormats;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.IrException;
 import dev.tokc.ir.KvCacheSpec;
@@ -49,9 +50,12 @@ import java.util.function.Function;
 public final class RandomGraphs {
     private static final List<Dim> SYMBOLS = List.of(Dim.sym("batch"), Dim.sym("seq"), Dim.sym("ctx"));
     private static final DType[] FLOATS = {DType.F32, DType.F16, DType.BF16, DType.F64};
+    private static final DType[] NARROW_FLOATS = {DType.FP8E4M3, DType.FP8E5M2, DType.FP8E4M3FNUZ, DType.FP8E5M2FNUZ,
+        DType.FP8E8M0, DType.FP4E2M1};
     private static final DType[] INTEGERS = {DType.I64, DType.I32, DType.I16, DType.I8, DType.U8, DType.U32};
     private static final double[] SPECIAL_DOUBLES = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY,
-        -0.0, 0.0, Double.MIN_VALUE, Double.MAX_VALUE, 1e-5, 1e-6, 65504.0, 448.0, 1.0 / 3, 6e-8, -2.5e-39};
+        -0.0, 0.0, Double.MIN_VALUE, Double.MAX_VALUE, 1e-5, 1e-6, 65504.0, 448.0, 240.0, 6.0, 1.0 / 3, 6e-8, -2.5e-39,
+        0x1p-127};
 
     /**
      * Op name to recipe. Recipes apply exactly that op (making other nodes for its operands as needed). They are
@@ -216,7 +220,7 @@ public final class RandomGraphs {
     }
 
     private DType floatType() {
-        return rnd.nextInt(10) == 0 ? DType.FP8E4M3 : pick(FLOATS);
+        return rnd.nextInt(10) == 0 ? pick(NARROW_FLOATS) : pick(FLOATS);
     }
 
     private DType intType() {
@@ -711,7 +715,8 @@ public final class RandomGraphs {
         m.put(PrimitiveOp.Not.class, r -> r.unary(new PrimitiveOp.Not(), DType.BOOL));
         m.put(PrimitiveOp.IsNaN.class, r -> r.unary(new PrimitiveOp.IsNaN(), r.floatType()));
         m.put(PrimitiveOp.IsInf.class, r -> r.unary(new PrimitiveOp.IsInf(r.rnd.nextBoolean(), r.rnd.nextBoolean()), r.floatType()));
-        m.put(PrimitiveOp.Cast.class, r -> r.unary(new PrimitiveOp.Cast(r.anyType(), r.rnd.nextBoolean()), r.anyType()));
+        m.put(PrimitiveOp.Cast.class, r -> r.unary(new PrimitiveOp.Cast(r.anyType(), r.rnd.nextBoolean(),
+                r.pick(FloatFormats.E8M0Rounding.values())), r.anyType()));
         m.put(PrimitiveOp.Where.class, r -> {
             List<List<Dim>> s = r.broadcastPair();
             DType d = r.anyType();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tokc.ir.DType;
+import dev.tokc.ir.FloatFormats;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.OpNames;
@@ -19,8 +20,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.IntToDoubleFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,6 +94,26 @@ class RoundTripTest {
             String text = IrPrinter.print(g);
             assertEquals(g, IrParser.parseGraph(text, "big.ir"), d.textName());
             assertEquals(text, IrPrinter.print(IrParser.parseGraph(text, "big.ir")));
+        }
+    }
+
+    @Test
+    void everyCodeOfTheNarrowFloatsRoundTrips() {
+        Map<DType, IntToDoubleFunction> decoders = Map.of(
+                DType.FP8E4M3, FloatFormats::decodeE4M3, DType.FP8E5M2, FloatFormats::decodeE5M2,
+                DType.FP8E4M3FNUZ, FloatFormats::decodeE4M3Fnuz, DType.FP8E5M2FNUZ, FloatFormats::decodeE5M2Fnuz,
+                DType.FP8E8M0, FloatFormats::decodeE8M0, DType.FP4E2M1, FloatFormats::decodeE2M1);
+        for (var e : decoders.entrySet()) {
+            int codes = 1 << e.getKey().bits();
+            Tensor t = Tensor.generate(e.getKey(), new long[] {codes}, i -> e.getValue().applyAsDouble((int) i));
+            for (int i = 0; i < codes; i++) {
+                double v = e.getValue().applyAsDouble(i);
+                assertTrue(Double.compare(v, t.doubles()[i]) == 0 || Double.isNaN(v), e.getKey() + " code " + i + " is held exactly");
+            }
+            Graph g = new Graph("codes", List.of(), List.of(Node.of(new SourceOp.Constant(t), List.of(), null)));
+            String text = IrPrinter.print(g);
+            assertEquals(g, IrParser.parseGraph(text, "codes.ir"), e.getKey().textName());
+            assertEquals(text, IrPrinter.print(IrParser.parseGraph(text, "codes.ir")));
         }
     }
 

@@ -1,0 +1,82 @@
+package dev.tokc.runtime.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+class WorkerPoolTest {
+
+    @Test
+    void coversEveryIndexExactlyOnce() {
+        for (int threads : new int[] {1, 2, 3, 5}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                for (int count : new int[] {1, 2, 3, 7, 64, 1000}) {
+                    for (int grain : new int[] {1, 4, 16, 2000}) {
+                        AtomicIntegerArray hits = new AtomicIntegerArray(count);
+                        pool.parallelFor(count, grain, (s, e) -> {
+                            assertTrue(s % grain == 0, "range starts on a grain boundary");
+                            for (int i = s; i < e; i++) {
+                                hits.incrementAndGet(i);
+                            }
+                        });
+                        for (int i = 0; i < count; i++) {
+                            assertEquals(1, hits.get(i), "index " + i + " count " + count + " grain " + grain);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Many back-to-back calls, the decode pattern: no lost wake-up may hang or drop a range. */
+    @Test
+    void survivesManyShortCalls() {
+        try (WorkerPool pool = new WorkerPool(3, 2_000)) {
+            AtomicLong total = new AtomicLong();
+            for (int call = 0; call < 20_000; call++) {
+                pool.parallelFor(3, 1, (s, e) -> total.addAndGet(e - s));
+                if (call % 5000 == 0) {
+                    sleep(5); // let the workers reach park() between some calls
+                }
+            }
+            assertEquals(60_000, total.get());
+        }
+    }
+
+    @Test
+    void rethrowsTheFirstFailureAndStaysUsable() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.parallelFor(10, 1, (s, en) -> {
+                if (s > 0) {
+                    throw new IllegalStateException("worker range failed");
+                }
+            }));
+            assertEquals("worker range failed", e.getMessage());
+            AtomicLong total = new AtomicLong();
+            pool.parallelFor(10, 1, (s, en) -> total.addAndGet(en - s));
+            assertEquals(10, total.get());
+        }
+    }
+
+    @Test
+    void nestedCallsRunInline() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            AtomicLong total = new AtomicLong();
+            pool.parallelFor(4, 1, (s, e) -> pool.parallelFor(10, 1, (s2, e2) -> total.addAndGet(e2 - s2)));
+            assertEquals(20, total.get());
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
