@@ -116,6 +116,9 @@ public final class FuseElementwise implements Pass {
         }
         Builder b = new Builder(u, root);
         ElementwiseExpr e = b.expr(root, true);
+        if (b.inputs.isEmpty()) {
+            return null; // a chain over literals only: constant folding's, not a kernel
+        }
         Node fused = Node.of(new Elementwise(e.toString()), b.inputs);
         return fused.type().equals(root.type()) ? fused : null;
     }
