@@ -89,6 +89,7 @@ class FusePassesTest {
         assertEquals(1, r.counter("fuse-qkv", "qkv"), r.report());
         assertEquals(3, r.counter("fuse-qkv", "linears"), r.report());
         assertEquals(1, r.counter("fuse-residual-norm", "addRmsNorm"), r.report());
+        assertEquals(1, r.counter("fuse-residual-norm", "finalNorm"), r.report());
         assertEquals(1, r.counter("fuse-linear-residual", "residualAdd"), r.report());
         assertEquals(1, r.counter("fuse-elementwise", "softcap"), r.report());
         Map<String, Integer> ops = r.graph().opHistogram();

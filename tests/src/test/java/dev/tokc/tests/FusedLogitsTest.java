@@ -48,6 +48,7 @@ class FusedLogitsTest {
                         assertTrue(r.counter("fuse-gate-up", "gateUp") > 0, r.report());
                         assertTrue(r.counter("fuse-qkv", "qkv") > 0, r.report());
                         assertEquals(1, r.counter("fuse-residual-norm", "addRmsNorm"), r.report());
+                        assertEquals(1, r.counter("fuse-residual-norm", "finalNorm"), r.report());
                         assertTrue(r.counter("fuse-linear-residual", "residualAdd") > 0, r.report());
                     }
                     MemoryPlan plan = MemoryPlanner.plan(fused);

@@ -78,7 +78,7 @@ public final class FuseQkv implements Pass {
         if (bias) {
             in.add(WeightExpressions.concat(biases, 0));
         }
-        Node fused = Node.of(new FusedLinear(Epilogue.NONE, bias, op.transposeWeight()), in);
+        Node fused = Node.of(new FusedLinear(Epilogue.NONE, bias, op.transposeWeight()), in, fusedName(group, u));
         int axis = fused.rank() - 1;
         long start = 0;
         Node first = null;
@@ -95,6 +95,26 @@ public final class FuseQkv implements Pass {
             }
         }
         return first;
+    }
+
+    /**
+     * {@code l0.qkv} for siblings {@code l0.q, l0.k, l0.v} (their common prefix up to a '.', then "qkv" for three
+     * projections or "proj" otherwise), or null (a number) when they are unnamed or the name is taken.
+     */
+    private static String fusedName(List<Node> group, FusionDriver.Uses u) {
+        String prefix = null;
+        for (Node s : group) {
+            if (s.name() == null || s.name().lastIndexOf('.') < 0) {
+                return null;
+            }
+            String p = s.name().substring(0, s.name().lastIndexOf('.') + 1);
+            if (prefix != null && !prefix.equals(p)) {
+                return null;
+            }
+            prefix = p;
+        }
+        String name = prefix + (group.size() == 3 ? "qkv" : "proj");
+        return u.nameTaken(name) ? null : name;
     }
 
     /** Whether {@code s} can share one GEMM with {@code root}: same input, layout, bias-ness and dtype. */

@@ -30,7 +30,8 @@ import dev.tokc.passes.rewrite.RuleSet;
  * <p><b>Needs</b> model ops. <b>After</b>: no {@code rms_norm} reads a single-use same-type {@code add}.
  * <b>Numerics</b>: exact ({@code add_rms_norm} rounds the sum to the dtype, as the add did).
  *
- * <p><b>Counters</b>: {@code addRmsNorm} (fused pairs).
+ * <p><b>Counters</b>: {@code addRmsNorm} (fused pairs), {@code finalNorm} (1 when the last norm of the program,
+ * the one before the LM head, is among them).
  */
 public final class FuseResidualNorm implements Pass {
 
@@ -61,6 +62,19 @@ public final class FuseResidualNorm implements Pass {
 
     @Override
     public Graph run(Graph graph, PassContext ctx) {
-        return FusionDriver.run(graph, FuseResidualNorm::rules, ctx);
+        Graph out = FusionDriver.run(graph, FuseResidualNorm::rules, ctx);
+        ctx.add("finalNorm", lastNormIsFused(graph) ? 0 : lastNormIsFused(out) ? 1 : 0);
+        return out;
+    }
+
+    /** Whether the last norm in schedule order is an {@code add_rms_norm}. */
+    private static boolean lastNormIsFused(Graph g) {
+        dev.tokc.ir.Node last = null;
+        for (dev.tokc.ir.Node n : g.nodes()) {
+            if (n.op() instanceof RmsNorm || n.op() instanceof AddRmsNorm) {
+                last = n;
+            }
+        }
+        return last != null && last.op() instanceof AddRmsNorm;
     }
 }

@@ -54,6 +54,11 @@ final class FusionDriver {
             return count(n) == 1;
         }
 
+        /** Whether some node of the graph is named {@code name}. */
+        boolean nameTaken(String name) {
+            return users.keySet().stream().anyMatch(n -> name.equals(n.name()));
+        }
+
         /** The users of {@code n}, in topological order. */
         List<Node> users(Node n) {
             return users.getOrDefault(n, List.of());
