@@ -46,9 +46,15 @@ public record LoadedModel(Path source, Format format, Graph graph, Optional<Mode
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
         if (resources != null) {
-            resources.close();
+            try {
+                resources.close();
+            } catch (java.io.IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new java.io.IOException("closing " + source + ": " + e.getMessage(), e);
+            }
         }
     }
 }

@@ -175,6 +175,26 @@ public final class Dim {
         return sum;
     }
 
+    /**
+     * This polynomial with each symbol in {@code replacements} replaced by its dim (other symbols stay), e.g.
+     * {@code 2*batch*seq} with {batch: 1, seq: tokens} is {@code 2*tokens}. Unknown stays unknown.
+     */
+    public Dim substitute(Map<String, Dim> replacements) {
+        if (unknown) {
+            return this;
+        }
+        Dim sum = of(0);
+        for (var e : terms.entrySet()) {
+            Dim term = of(e.getValue());
+            for (String s : splitKey(e.getKey())) {
+                Dim r = replacements.get(s);
+                term = term.times(r != null ? r : sym(s));
+            }
+            sum = sum.plus(term);
+        }
+        return sum;
+    }
+
     /** True when both are known and equal as polynomials (so equal for every binding of the symbols). */
     public boolean provablyEqual(Dim o) {
         return !unknown && !o.unknown && terms.equals(o.terms);

@@ -145,6 +145,32 @@ public sealed interface ModelOp extends Op {
         }
     }
 
+    /**
+     * Mixture-of-experts routing (Mixtral): router logits {@code [..., experts]} to dense routing weights of the same
+     * shape: softmax over the experts, the {@code topK} largest kept (ties to the lower expert index) and the rest
+     * zeroed, then, with {@code normalize}, the kept weights rescaled to sum to 1. The MoE layer is then
+     * {@code sum_e weights[..., e] * expert_e(x)}; a backend may skip experts whose weight is zero.
+     */
+    record MoeRouting(int topK, boolean normalize) implements ModelOp {
+        public MoeRouting {
+            if (topK <= 0) {
+                throw new IrException("top_k must be positive, got " + topK);
+            }
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Infer.requireFloat(in.get(0), "router logits");
+            Infer.requireMinRank(in.get(0), 1, "router logits");
+            Dim experts = in.get(0).shape().at(-1);
+            if (experts.isConstant() && experts.value() < topK) {
+                throw new IrException("top_k " + topK + " exceeds the " + experts.value() + " experts");
+            }
+            return in.get(0).type();
+        }
+    }
+
     /** x * sigmoid(x). */
     record Silu() implements ModelOp {
         @Override

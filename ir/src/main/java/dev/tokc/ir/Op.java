@@ -39,6 +39,23 @@ public sealed interface Op permits SourceOp, PrimitiveOp, ModelOp, TargetOp {
         return out;
     }
 
+    /**
+     * Attribute values the text form may leave out: an op record declares them in a
+     * {@code public static final Map<String, Object> DEFAULTS} field (snake_case keys). The printer omits an attribute
+     * equal to its default and the parser fills in a missing one, so rarely-used attributes don't clutter every line.
+     */
+    static Map<String, Object> defaultsOf(Class<?> opClass) {
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> d = (Map<String, Object>) opClass.getField("DEFAULTS").get(null);
+            return d;
+        } catch (NoSuchFieldException e) {
+            return Map.of();
+        } catch (IllegalAccessException | ClassCastException e) {
+            throw new IllegalStateException(opClass.getName() + ".DEFAULTS must be a public static Map<String, Object>", e);
+        }
+    }
+
     /** The result type of this op applied to {@code inputs}; throws {@link IrException} when they do not fit. */
     TensorType inferType(List<Node> inputs);
 }

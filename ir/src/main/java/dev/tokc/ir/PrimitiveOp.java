@@ -2,6 +2,7 @@ package dev.tokc.ir;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Primitive ops: close to ONNX, with ONNX semantics (numpy broadcasting, negative axes). Where ONNX takes a shape,
@@ -146,6 +147,9 @@ public sealed interface PrimitiveOp extends Op {
      * See {@link FloatFormats#cast}.
      */
     record Cast(DType to, boolean saturate, FloatFormats.E8M0Rounding roundMode) implements Unary {
+        /** {@code round_mode} only matters for casts to e8m0; ONNX's default is "up". */
+        public static final Map<String, Object> DEFAULTS = Map.of("round_mode", FloatFormats.E8M0Rounding.UP);
+
         /** A cast with ONNX's default e8m0 rounding, {@link FloatFormats.E8M0Rounding#UP}. */
         public Cast(DType to, boolean saturate) {
             this(to, saturate, FloatFormats.E8M0Rounding.UP);

@@ -32,6 +32,16 @@ class NodeAndShapeTest {
     }
 
     @Test
+    void substituteReplacesSymbolsInPolynomials() {
+        Dim tokens = Dim.sym("tokens");
+        java.util.Map<String, Dim> m = java.util.Map.of("batch", Dim.of(1), "seq", tokens);
+        assertEquals(tokens.times(2).plus(1), BATCH.times(SEQ).times(2).plus(1).substitute(m));
+        assertEquals(Dim.sym("ctx").plus(tokens), Dim.sym("ctx").plus(SEQ).substitute(m));
+        assertEquals(Dim.of(192), Dim.of(192).substitute(m));
+        assertTrue(Dim.UNKNOWN.substitute(m).isUnknown());
+    }
+
+    @Test
     void reshapeKeepsSymbolsThroughShapeArithmetic() {
         Node x = Node.of(new SourceOp.Param("x", TensorType.of(DType.F32, BATCH, SEQ, Dim.of(192))), List.of(), "x");
         Node shape = Node.of(new PrimitiveOp.ShapeOf(0, 2), x);

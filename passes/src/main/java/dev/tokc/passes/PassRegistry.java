@@ -4,6 +4,8 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.LowerToFlashAttention;
+import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.passes.transforms.FuseElementwise;
 import dev.tokc.passes.transforms.FuseGateUp;
 import dev.tokc.passes.transforms.FuseLinearActivation;
@@ -42,6 +44,8 @@ public final class PassRegistry {
                 .with(ShapeInfer::new)
                 .with(Cse::new)
                 .with(Dce::new)
+                .with(LowerToPagedAttention::new)
+                .with(LowerToFlashAttention::new)
                 .with(FuseGateUp::new)
                 .with(FuseQkv::new)
                 .with(FuseResidualNorm::new)

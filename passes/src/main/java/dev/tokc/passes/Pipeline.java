@@ -9,6 +9,7 @@ import dev.tokc.passes.transforms.Canonicalize;
 import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
+import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.passes.transforms.FuseElementwise;
 import dev.tokc.passes.transforms.FuseGateUp;
 import dev.tokc.passes.transforms.FuseLinearActivation;
@@ -123,7 +124,14 @@ public final class Pipeline {
                 // Phase 2. Clean up: merge the duplicates the rewrites left behind (two equal reshapes of one value),
                 // then state that nothing unreachable is left, before raising and fusion match on the graph.
                 Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()),
-                // Phase 3. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
+                // Phase 3. Step program: the full forward becomes one step over a ragged batch and a paged KV cache
+                // (kv_write + paged_attention per layer, positions/slots/block tables as inputs, logits only at
+                // logits_indices). Order: after raising (it needs model-level attention) and before fusion (RoPE
+                // into the KV write fuses the kv_write made here) and memory planning. The shape plumbing of the old
+                // [batch, seq] input folds away again before they see the step program.
+                Phase.of("step-program", "lower attention to a paged KV cache, then fold the old input's shape plumbing",
+                        new LowerToPagedAttention(), new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()),
+                // Phase 4. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
                 // sibling projections, which fuse-qkv would otherwise stack without the activation), then the
                 // remaining siblings (q, k, v); the residual norm before the residual epilogue (it takes only the
                 // add whose sole reader is a norm: the final norm); activations into GEMM epilogues; RoPE into the

@@ -28,8 +28,8 @@ import java.util.List;
  *
  * <p>Families: llama, mistral, qwen2 (q/k/v bias), qwen3 (q/k RmsNorm), gemma2 (offset norms, four norms per
  * layer, embedding scaling, GeGLU, logit soft-capping, sliding-window layers), phi3 (fused qkv and gate/up
- * weights), gpt2 (LayerNorm, learned positions, Conv1D weights [in, out], GELU-tanh). Mixtral's MoE layers are
- * rejected with a clear message (no top-k routing op yet).
+ * weights), gpt2 (LayerNorm, learned positions, Conv1D weights [in, out], GELU-tanh), mixtral (sparse MoE blocks
+ * through {@link ModelOp.MoeRouting}).
  */
 public final class HfGraphBuilder {
     public static final Dim BATCH = Dim.sym("batch");
@@ -45,10 +45,6 @@ public final class HfGraphBuilder {
     }
 
     public static Graph build(ModelConfig cfg, Checkpoint ckpt) {
-        if (cfg.moe().isPresent()) {
-            throw new ModelFormatException("model_type " + cfg.family().modelType()
-                    + ": mixture-of-experts layers are not supported by the importer yet");
-        }
         HfGraphBuilder h = new HfGraphBuilder(cfg, ckpt);
         return cfg.family() == ModelFamily.GPT2 ? h.gpt2() : h.decoder();
     }
@@ -78,7 +74,7 @@ public final class HfGraphBuilder {
             x = b.named(n + "attn_residual", new PrimitiveOp.Add(), x, attn);
             String mlpNorm = f == ModelFamily.GEMMA2 ? "pre_feedforward_layernorm" : "post_attention_layernorm";
             h = rmsNorm(n + "mlp_norm", x, p + mlpNorm + ".weight", hidden, normOffset);
-            Node mlp = gatedMlp(n, p, h);
+            Node mlp = cfg.moe().isPresent() ? moe(n, p, h, cfg.moe().get()) : gatedMlp(n, p, h);
             if (f == ModelFamily.GEMMA2) {
                 mlp = rmsNorm(n + "mlp_post_norm", mlp, p + "post_feedforward_layernorm.weight", hidden, normOffset);
             }
@@ -150,6 +146,30 @@ public final class HfGraphBuilder {
             case RELU -> b.named(n + "reglu", new PrimitiveOp.Mul(), b.op(new PrimitiveOp.Relu(), gate), up);
         };
         return linear(n + "down", act, p + "mlp.down_proj", hidden, ff, cfg.mlpBias());
+    }
+
+    /**
+     * Mixtral's sparse MoE block: router -> {@link ModelOp.MoeRouting} (softmax, top-k, renormalised) -> the sum of
+     * every expert's SwiGLU MLP weighted by its routing weight. Dense in the graph (experts with weight zero
+     * contribute nothing); skipping them is a backend's business.
+     */
+    private Node moe(String n, String p, Node h, MoeConfig moe) {
+        int hidden = cfg.hiddenSize();
+        int ff = cfg.intermediateSize();
+        String b0 = p + "block_sparse_moe.";
+        Node router = b.named(n + "router", new ModelOp.Linear(false), h, weight(b0 + "gate.weight", moe.numExperts(), hidden));
+        Node weights = b.named(n + "routing", new ModelOp.MoeRouting(moe.expertsPerToken(), true), router);
+        Node sum = null;
+        for (int e = 0; e < moe.numExperts(); e++) {
+            String x = b0 + "experts." + e + ".";
+            String ne = n + "expert" + e + ".";
+            Node gate = linear(ne + "w1", h, x + "w1", ff, hidden, false);
+            Node up = linear(ne + "w3", h, x + "w3", ff, hidden, false);
+            Node down = linear(ne + "w2", b.op(new ModelOp.Swiglu(), gate, up), x + "w2", hidden, ff, false);
+            Node weighted = b.op(new PrimitiveOp.Mul(), down, lastAxisSlice(weights, e, e + 1));
+            sum = sum == null ? weighted : b.op(new PrimitiveOp.Add(), sum, weighted);
+        }
+        return sum;
     }
 
     // ---- gpt2 ----

@@ -275,6 +275,7 @@ public final class Interpreter {
                     a.softcap(), a.slidingWindow(), in.get(0), in.get(1), in.get(2), optional(in, 3));
             case ModelOp.Swiglu s -> ModelOps.swiglu(in.get(0), in.get(1));
             case ModelOp.Silu s -> ModelOps.silu(in.get(0));
+            case ModelOp.MoeRouting r -> ModelOps.moeRouting(r, in.get(0));
             case ModelOp.Gelu g -> ModelOps.gelu(g, in.get(0));
             case ModelOp.Embedding e -> ModelOps.embedding(in.get(0), in.get(1));
             case ModelOp.Linear l -> ModelOps.linear(l, in.get(0), in.get(1), optional(in, 2));

@@ -202,6 +202,42 @@ final class ModelOps {
         return Tensor.ofDoubles(gate.dtype(), gate.shape(), out);
     }
 
+    /** Softmax over the last axis, keep the top k (lower index wins ties), optionally renormalise. */
+    static Tensor moeRouting(ModelOp.MoeRouting op, Tensor logits) {
+        int experts = Math.toIntExact(logits.dim(logits.rank() - 1));
+        double[] out = new double[logits.size()];
+        for (int row = 0; row < logits.size() / Math.max(experts, 1); row++) {
+            int base = row * experts;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int e = 0; e < experts; e++) {
+                max = Math.max(max, logits.getDouble(base + e));
+            }
+            double[] p = new double[experts];
+            double sum = 0;
+            for (int e = 0; e < experts; e++) {
+                p[e] = Math.exp(logits.getDouble(base + e) - max);
+                sum += p[e];
+            }
+            boolean[] kept = new boolean[experts];
+            double keptSum = 0;
+            for (int k = 0; k < op.topK(); k++) {
+                int best = -1;
+                for (int e = 0; e < experts; e++) {
+                    if (!kept[e] && (best < 0 || p[e] > p[best])) {
+                        best = e;
+                    }
+                }
+                kept[best] = true;
+                keptSum += p[best] / sum;
+            }
+            for (int e = 0; e < experts; e++) {
+                double w = kept[e] ? p[e] / sum : 0;
+                out[base + e] = op.normalize() ? w / keptSum : w;
+            }
+        }
+        return Tensor.ofDoubles(logits.dtype(), logits.shape(), out);
+    }
+
     static Tensor silu(Tensor x) {
         double[] out = new double[x.size()];
         for (int i = 0; i < out.length; i++) {

@@ -81,9 +81,15 @@ final class AttributeReader {
         }
         Object[] args = new Object[components.length];
         Class<?>[] types = new Class<?>[components.length];
+        Map<String, Object> defaults = dev.tokc.ir.Op.defaultsOf(type);
         int i = 0;
         for (var e : byName.entrySet()) {
             AttributeContext a = given.get(e.getKey());
+            if (a == null && defaults.containsKey(e.getKey())) {
+                types[i] = e.getValue().getType();
+                args[i++] = defaults.get(e.getKey());
+                continue;
+            }
             if (a == null) {
                 throw file.error(attrs != null ? attrs.getStart() : at,
                         what + " is missing attribute '" + e.getKey() + "'; " + expected(byName));

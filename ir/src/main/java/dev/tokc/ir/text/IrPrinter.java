@@ -118,7 +118,14 @@ public final class IrPrinter {
                     s.append(i > 0 ? ", " : "").append(names.get(n.input(i)));
                 }
                 s.append(')');
-                Map<String, Object> attributes = n.op().attributes();
+                // Attributes holding their declared default are left out (see Op.defaultsOf).
+                Map<String, Object> defaults = dev.tokc.ir.Op.defaultsOf(n.op().getClass());
+                Map<String, Object> attributes = new java.util.LinkedHashMap<>();
+                n.op().attributes().forEach((k, v) -> {
+                    if (!v.equals(defaults.get(k))) {
+                        attributes.put(k, v);
+                    }
+                });
                 if (!attributes.isEmpty()) {
                     AttributePrinter.printAttributes(attributes, s.append(' '));
                 }

@@ -380,6 +380,12 @@ class OpCasesTest {
         double sigm1 = 1 / (1 + Math.exp(1));
         l.add(c("swiglu, silu", node(new ModelOp.Swiglu(), cd(s(2), 1, -1), cd(s(2), 2, 3)), node(new ModelOp.Silu(), cd(s(2), 0, 1)))
                 .expect(f64(s(2), 2 * sig1, -3 * sigm1)).expect(f64(s(2), 0, sig1)).tol(1e-15));
+        double e0 = Math.exp(1), e1 = Math.exp(3), e2 = Math.exp(2), z = e0 + e1 + e2;
+        l.add(c("moe routing keeps the top k, renormalised or not",
+                node(new ModelOp.MoeRouting(2, true), cd(s(1, 3), 1, 3, 2)),
+                node(new ModelOp.MoeRouting(2, false), cd(s(1, 3), 1, 3, 2)))
+                .expect(f64(s(1, 3), 0, e1 / (e1 + e2), e2 / (e1 + e2)))
+                .expect(f64(s(1, 3), 0, e1 / z, e2 / z)).tol(1e-15));
         l.add(c("gelu exact and tanh", node(new ModelOp.Gelu(false), cd(s(2), 1, -1)), node(new ModelOp.Gelu(true), cd(s(1), 1)))
                 .expect(f64(s(2), 0.8413447460685429, -0.15865525393145707))
                 .expect(f64(s(1), 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * 1.044715)))).tol(1e-15));

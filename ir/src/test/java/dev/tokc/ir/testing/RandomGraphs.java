@@ -787,6 +787,7 @@ public final class RandomGraphs {
             return r.apply(new ModelOp.Swiglu(), r.value(t), r.value(t));
         });
         m.put(ModelOp.Silu.class, r -> r.unary(new ModelOp.Silu(), r.floatType()));
+        m.put(ModelOp.MoeRouting.class, r -> r.apply(new ModelOp.MoeRouting(1, r.rnd.nextBoolean()), r.value(r.floatType(), r.shape(1, 3))));
         m.put(ModelOp.Gelu.class, r -> r.unary(new ModelOp.Gelu(r.rnd.nextBoolean()), r.floatType()));
         m.put(ModelOp.Embedding.class, r -> r.apply(new ModelOp.Embedding(), r.value(r.anyType(), r.shape(2, 2)),
                 r.value(r.intType(), r.shape(0, 2))));
