@@ -44,6 +44,7 @@ class FusedLogitsTest {
                         assertTrue(r.counter("fuse-gate-up", "gateUp") > 0, r.report());
                         assertTrue(r.counter("fuse-qkv", "qkv") > 0, r.report());
                         assertTrue(r.counter("fuse-linear-residual", "residualAdd") > 0, r.report());
+                        assertEquals(1, r.counter("fuse-residual-norm", "finalNorm"), r.report());
                     }
                     // RoPE goes into every layer's paged KV write (all shared models rotate their keys but GPT-2).
                     long layers = r.counter("lower-to-paged-attention", "kvWrite");
