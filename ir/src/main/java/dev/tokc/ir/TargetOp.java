@@ -78,10 +78,10 @@ public sealed interface TargetOp extends Op {
 
     /**
      * Attention of q {@code [tokens, heads, head_dim]} over the cached keys and values of layer {@code layer}.
-     * Inputs: q, the write token of this layer's {@link KvWrite}, block_tables i32 {@code [seqs, max_blocks]},
-     * context_lens i32 {@code [seqs]} (tokens in the cache for each sequence, new ones included), query_starts i32
-     * {@code [seqs + 1]}. Query j of sequence i (of n_i) is at position {@code context_lens[i] - n_i + j} and sees
-     * positions up to it. Each KV head serves its query group in one pass (GQA).
+     * Inputs: q, the write token of this layer's {@link KvWrite} (or {@link KvWriteRope}), block_tables i32 {@code
+     * [seqs, max_blocks]}, context_lens i32 {@code [seqs]} (tokens in the cache for each sequence, new ones
+     * included), query_starts i32 {@code [seqs + 1]}. Query j of sequence i (of n_i) is at position {@code
+     * context_lens[i] - n_i + j} and sees positions up to it. Each KV head serves its query group in one pass (GQA).
      */
     record PagedAttention(KvCacheSpec spec, int layer, int numHeads, double scale, double softcap, long slidingWindow)
             implements TargetOp {
