@@ -4,6 +4,7 @@ import dev.tokc.frontend.LoadedModel;
 import dev.tokc.frontend.ModelLoader;
 import dev.tokc.ir.text.IrPrinter;
 import dev.tokc.passes.Pipeline;
+import dev.tokc.passes.memory.MemoryPlanner;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.apache.commons.cli.CommandLine;
@@ -12,7 +13,8 @@ import org.apache.commons.cli.Options;
 
 /**
  * {@code tokc compile MODEL --emit ir|ir-opt [--passes ..] [--dump-after PASS] [--verify-each]}: imports a model
- * and stops at a stage, printing its IR (pass counters on standard error). Writing an engine ({@code -o ENGINE})
+ * and stops at a stage, printing its IR (pass counters and, for ir-opt, the activation memory plan per batch bucket
+ * on standard error). Writing an engine ({@code -o ENGINE})
  * needs the JVM backend, which is not built yet; the command says so instead of writing something that does not run.
  */
 final class CompileCommand implements Command {
@@ -61,8 +63,18 @@ final class CompileCommand implements Command {
             for (String line : r.counterLines()) {
                 io.err().println(line);
             }
+            io.err().print(memoryReport(r.graph()));
             io.out().print(IrPrinter.print(r.graph()));
         }
         return 0;
+    }
+
+    /** The activation memory plan of the optimised program at the default token buckets, as comment lines. */
+    static String memoryReport(dev.tokc.ir.Graph g) {
+        try {
+            return MemoryPlanner.plan(g).render();
+        } catch (IllegalArgumentException e) {
+            return "// memory plan @" + g.name() + ": not available: " + e.getMessage() + "\n";
+        }
     }
 }

@@ -11,6 +11,13 @@ import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.passes.transforms.Raise;
+import dev.tokc.passes.transforms.FuseElementwise;
+import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearActivation;
+import dev.tokc.passes.transforms.FuseLinearResidual;
+import dev.tokc.passes.transforms.FuseQkv;
+import dev.tokc.passes.transforms.FuseResidualNorm;
+import dev.tokc.passes.transforms.FuseRopeKvWrite;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -125,6 +132,15 @@ public final class Pipeline {
         // [batch, seq] input folds away again before they see the step program.
         phases.add(Phase.of("step-program", "lower attention to a paged KV cache, then fold the old input's shape plumbing",
                 new LowerToPagedAttention(), new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()));
+        // Phase 5. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
+        // sibling projections, which fuse-qkv would otherwise stack without the activation), then the remaining
+        // siblings (q, k, v); the residual norm before the residual epilogue (it takes only the add whose sole reader
+        // is a norm: the final norm); activations into GEMM epilogues; RoPE into the paged KV write; generic
+        // elementwise chains last, since the other fusions match the individual ops it would absorb.
+        phases.add(Phase.of("fuse", "gate/up + activation, qkv, residual+norm, residual and activation epilogues, "
+                        + "rope into kv write, elementwise chains",
+                new FuseGateUp(), new FuseQkv(), new FuseResidualNorm(), new FuseLinearResidual(),
+                new FuseLinearActivation(), new FuseRopeKvWrite(), new FuseElementwise()));
         return of(phases.toArray(Phase[]::new));
     }
 

@@ -92,7 +92,7 @@ class PipelineTest {
     @Test
     void dumpAfterRejectsUnknownNamesListingTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Pipeline.standard().dumpAfter("fuse", s -> {}));
+                () -> Pipeline.standard().dumpAfter("frobnicate", s -> {}));
         assertTrue(e.getMessage().contains("passes: shape-infer, constant-fold, canonicalize, cse, dce"), e.getMessage());
         assertTrue(e.getMessage().contains("phases: simplify, cleanup"), e.getMessage());
     }

@@ -58,6 +58,12 @@ public final class Raise implements Pass {
         return "primitive ops -> model ops: rms_norm, layer_norm, rope, attention, swiglu, gelu, linear, embedding";
     }
 
+    /** A model op computes its formula in double and rounds once; the soup it replaces rounded after every op. */
+    @Override
+    public boolean exact() {
+        return false;
+    }
+
     @Override
     public Graph run(Graph graph, PassContext ctx) {
         RewriteDriver.Result r = RewriteDriver.run(graph, ALL, ctx.rewriteOptions());
