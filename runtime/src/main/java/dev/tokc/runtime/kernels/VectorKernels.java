@@ -75,9 +75,8 @@ public final class VectorKernels implements Kernels {
         return L;
     }
 
-    /** Per-thread buffers, grown on demand and never shrunk: kernels allocate nothing on the hot path. */
+    /** Per-thread buffers, grown on demand and never shrunk, so no call allocates a buffer of its own. */
     private static final class Scratch {
-        MemorySegment weights = MemorySegment.NULL;
         MemorySegment activations = MemorySegment.NULL;
         float[] weightRows = new float[0];
         float[] activationRows = new float[0];
@@ -90,13 +89,6 @@ public final class VectorKernels implements Kernels {
         float[] sum = new float[0];
         float[] cos = new float[0];
         float[] sin = new float[0];
-
-        MemorySegment weights(long bytes) {
-            if (weights.byteSize() < bytes) {
-                weights = Arena.ofAuto().allocate(bytes, 64);
-            }
-            return weights;
-        }
 
         /** Shared read-only with the pool's threads during one GEMV, hence an automatic (any-thread) arena. */
         MemorySegment activations(long bytes) {
