@@ -10,6 +10,7 @@ import dev.tokc.frontend.ModelLoader;
 import dev.tokc.ir.text.IrPrinter;
 import dev.tokc.passes.PassRegistry;
 import dev.tokc.passes.Pipeline;
+import dev.tokc.passes.memory.MemoryPlanner;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.runtime.artifact.ArtifactException;
 import dev.tokc.runtime.artifact.Manifest;
@@ -31,7 +32,7 @@ import org.apache.commons.cli.Options;
 /**
  * {@code tokc compile MODEL (-o ENGINE [--dtype f32|bf16|f16] [--block-size 16] [--force] | --emit ir|ir-opt|java)}:
  * imports a model, runs the pass pipeline and either prints a stage ({@code --emit}; pass counters on standard
- * error) or writes a JVM engine through the JVM backend (generated program, weights re-laid-out in the requested
+ * error, and for ir-opt the activation memory plan per batch bucket) or writes a JVM engine through the JVM backend (generated program, weights re-laid-out in the requested
  * dtype, tokenizer files). An existing engine is replaced only with {@code --force}; on a terminal a progress line
  * shows the phase, tensors written and bytes/s.
  */
@@ -105,6 +106,7 @@ final class CompileCommand implements Command {
                 io.err().println(line);
             }
             if ("ir-opt".equals(emit)) {
+                io.err().print(memoryReport(r.graph()));
                 io.out().print(IrPrinter.print(r.graph()));
                 return 0;
             }
@@ -228,5 +230,14 @@ final class CompileCommand implements Command {
             }
         }
         return files;
+    }
+
+    /** The activation memory plan of the optimised program at the default token buckets, as comment lines. */
+    static String memoryReport(dev.tokc.ir.Graph g) {
+        try {
+            return MemoryPlanner.plan(g).render();
+        } catch (IllegalArgumentException e) {
+            return "// memory plan @" + g.name() + ": not available: " + e.getMessage() + "\n";
+        }
     }
 }

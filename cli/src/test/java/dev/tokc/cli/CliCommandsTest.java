@@ -47,6 +47,9 @@ class CliCommandsTest {
         assertEquals(0, opt.code(), opt.err());
         assertTrue(opt.err().contains("shape-infer: shapesResolved="), opt.err());
         assertTrue(opt.err().contains("graph @forward"), "dump-after prints the IR: " + opt.err());
+        assertTrue(opt.err().contains("fuse/fuse-qkv: groups=2 linears=6 qkv=2"), opt.err());
+        assertTrue(opt.err().contains("fuse/fuse-rope-kv-write: ropeKvWrite=2"), opt.err());
+        assertTrue(opt.err().contains("// memory plan @step:") && opt.err().contains("// tokens=512 "), opt.err());
         assertEquals(2, CliErrorsTest.tokc("compile", model, "--emit", "asm").code());
     }
 

@@ -78,10 +78,10 @@ public sealed interface TargetOp extends Op {
 
     /**
      * Attention of q {@code [tokens, heads, head_dim]} over the cached keys and values of layer {@code layer}.
-     * Inputs: q, the write token of this layer's {@link KvWrite}, block_tables i32 {@code [seqs, max_blocks]},
-     * context_lens i32 {@code [seqs]} (tokens in the cache for each sequence, new ones included), query_starts i32
-     * {@code [seqs + 1]}. Query j of sequence i (of n_i) is at position {@code context_lens[i] - n_i + j} and sees
-     * positions up to it. Each KV head serves its query group in one pass (GQA).
+     * Inputs: q, the write token of this layer's {@link KvWrite} (or {@link KvWriteRope}), block_tables i32 {@code
+     * [seqs, max_blocks]}, context_lens i32 {@code [seqs]} (tokens in the cache for each sequence, new ones
+     * included), query_starts i32 {@code [seqs + 1]}. Query j of sequence i (of n_i) is at position {@code
+     * context_lens[i] - n_i + j} and sees positions up to it. Each KV head serves its query group in one pass (GQA).
      */
     record PagedAttention(KvCacheSpec spec, int layer, int numHeads, double scale, double softcap, long slidingWindow)
             implements TargetOp {
@@ -97,7 +97,7 @@ public sealed interface TargetOp extends Op {
             Infer.requireRank(q, 3, "q [tokens, heads, head_dim]");
             Infer.requireDimEqual(q.shape().dim(1), Dim.of(numHeads), "q heads != num_heads");
             Infer.requireDimEqual(q.shape().dim(2), Dim.of(spec.headDim()), "q head_dim != spec");
-            if (!(in.get(1).is(KvWrite.class)) || ((KvWrite) in.get(1).op()).layer() != layer) {
+            if (writtenLayer(in.get(1)) != layer) {
                 throw new IrException("input 1 must be the kv_write token of layer " + layer + ", got " + in.get(1).describe());
             }
             Infer.requireRank(in.get(2), 2, "block_tables [seqs, max_blocks]");
@@ -107,6 +107,101 @@ public sealed interface TargetOp extends Op {
                 Infer.requireInteger(in.get(i), "input " + i);
             }
             return q.type();
+        }
+    }
+
+    /**
+     * The layer whose cache a write token belongs to: the layer of a {@link KvWrite} or {@link KvWriteRope} node,
+     * -1 for any other node. {@link PagedAttention} takes either as its ordering input.
+     */
+    static int writtenLayer(Node token) {
+        return switch (token.op()) {
+            case KvWrite w -> w.layer();
+            case KvWriteRope w -> w.layer();
+            default -> -1;
+        };
+    }
+
+    /**
+     * {@link KvWrite} with the rotary embedding of the keys fused in: writes {@code rope(k)} and v. Inputs: k and v
+     * {@code [tokens, kv_heads, head_dim]} (k not yet rotated), slots {@code [tokens]}, positions integer
+     * {@code [tokens]}, then the angle source of {@link ModelOp.Rope}: inv_freq {@code [rotary_dim / 2]}, or cos_cache
+     * and sin_cache {@code [max_pos, rotary_dim / 2]}. Token t is rotated at {@code positions[t]} exactly as
+     * {@code rope(k[None], positions[None], ...)} with {@code interleaved} would. Returns the i64 scalar write token.
+     */
+    record KvWriteRope(KvCacheSpec spec, int layer, boolean interleaved) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 5, 6);
+            TensorType token = new KvWrite(spec, layer).inferType(in.subList(0, 3));
+            Node k = in.get(0);
+            Infer.requireFloat(k, "k");
+            Infer.requireInteger(in.get(3), "positions");
+            Infer.requireRank(in.get(3), 1, "positions [tokens]");
+            Infer.requireDimEqual(in.get(3).shape().dim(0), k.shape().dim(0), "positions tokens != k tokens");
+            Dim half;
+            if (in.size() == 5) {
+                Infer.requireRank(in.get(4), 1, "inv_freq");
+                Infer.requireFloat(in.get(4), "inv_freq");
+                half = in.get(4).shape().dim(0);
+            } else {
+                Infer.requireRank(in.get(4), 2, "cos_cache [max_pos, rotary_dim / 2]");
+                Infer.requireFloat(in.get(4), "cos_cache");
+                if (!in.get(4).type().equals(in.get(5).type())) {
+                    throw new IrException("cos_cache " + in.get(4).type() + " and sin_cache " + in.get(5).type() + " differ");
+                }
+                half = in.get(4).shape().dim(1);
+            }
+            Dim hd = k.shape().dim(2);
+            if (half.isConstant() && hd.isConstant() && 2 * half.value() > hd.value()) {
+                throw new IrException("rotary dim " + 2 * half.value() + " exceeds head_dim " + hd.value());
+            }
+            return token;
+        }
+    }
+
+    /**
+     * {@code rms_norm(a + b, weight)}: the residual add fused into the norm that follows it. Inputs a and b of one
+     * type {@code [..., hidden]} (no broadcasting), weight {@code [hidden]}. The sum is computed and rounded to the
+     * dtype first, as the unfused add would, so the result equals the two ops it replaces. Where the graph also
+     * needs the sum itself, a backend computes both in one kernel (the fusion pass only forms this op where the
+     * norm is the sum's only user).
+     */
+    record AddRmsNorm(double eps, double weightOffset) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 3);
+            if (!in.get(0).type().equals(in.get(1).type())) {
+                throw new IrException("a " + in.get(0).type() + " and b " + in.get(1).type() + " differ");
+            }
+            return new ModelOp.RmsNorm(eps, weightOffset).inferType(List.of(in.get(0), in.get(2)));
+        }
+    }
+
+    /**
+     * A fused chain of elementwise float ops: {@code expr} ({@link ElementwiseExpr}, parsed once) over the inputs,
+     * which all have one float dtype and broadcast together to the result shape.
+     */
+    record Elementwise(String expr) implements TargetOp {
+        public Elementwise {
+            ElementwiseExpr.parse(expr);
+        }
+
+        /** The parsed expression. */
+        public ElementwiseExpr expression() {
+            return ElementwiseExpr.parse(expr);
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            ElementwiseExpr e = expression();
+            if (in.isEmpty() || e.inputCount() != in.size()) {
+                throw new IrException("expression " + expr + " reads " + e.inputCount() + " input(s), the op has "
+                        + in.size());
+            }
+            Infer.sameDType(in);
+            Infer.requireFloat(in.get(0), "input 0");
+            return new TensorType(in.get(0).dtype(), Infer.broadcast(in));
         }
     }
 

@@ -16,4 +16,13 @@ public interface Pass {
     String summary();
 
     Graph run(Graph graph, PassContext ctx);
+
+    /**
+     * Whether the result computes bit-for-bit the values of the input graph under the reference interpreter (true
+     * for rewrites that are exact in IEEE arithmetic). Fusions that keep an intermediate unrounded, as the fused
+     * kernel does, return false; tests then compare within float tolerance instead of exactly.
+     */
+    default boolean exact() {
+        return true;
+    }
 }

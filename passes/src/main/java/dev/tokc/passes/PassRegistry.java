@@ -6,6 +6,14 @@ import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.LowerToFlashAttention;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
+import dev.tokc.passes.transforms.Raise;
+import dev.tokc.passes.transforms.FuseElementwise;
+import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearActivation;
+import dev.tokc.passes.transforms.FuseLinearResidual;
+import dev.tokc.passes.transforms.FuseQkv;
+import dev.tokc.passes.transforms.FuseResidualNorm;
+import dev.tokc.passes.transforms.FuseRopeKvWrite;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,8 +45,16 @@ public final class PassRegistry {
                 .with(ShapeInfer::new)
                 .with(Cse::new)
                 .with(Dce::new)
+                .with(Raise::new)
                 .with(LowerToPagedAttention::new)
-                .with(LowerToFlashAttention::new);
+                .with(LowerToFlashAttention::new)
+                .with(FuseGateUp::new)
+                .with(FuseQkv::new)
+                .with(FuseResidualNorm::new)
+                .with(FuseLinearResidual::new)
+                .with(FuseLinearActivation::new)
+                .with(FuseRopeKvWrite::new)
+                .with(FuseElementwise::new);
     }
 
     /** This registry plus the pass {@code factory} makes, under that pass's own name. */

@@ -10,6 +10,14 @@ import dev.tokc.passes.transforms.ConstantFold;
 import dev.tokc.passes.transforms.Cse;
 import dev.tokc.passes.transforms.Dce;
 import dev.tokc.passes.transforms.LowerToPagedAttention;
+import dev.tokc.passes.transforms.Raise;
+import dev.tokc.passes.transforms.FuseElementwise;
+import dev.tokc.passes.transforms.FuseGateUp;
+import dev.tokc.passes.transforms.FuseLinearActivation;
+import dev.tokc.passes.transforms.FuseLinearResidual;
+import dev.tokc.passes.transforms.FuseQkv;
+import dev.tokc.passes.transforms.FuseResidualNorm;
+import dev.tokc.passes.transforms.FuseRopeKvWrite;
 import dev.tokc.passes.transforms.ShapeInfer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -106,9 +114,38 @@ public final class Pipeline {
         return of(registry.parse(passList));
     }
 
-    /** The default optimisation pipeline, phase by phase. */
+    /**
+     * The target-independent part: the optimised model-level graph, still the full forward
+     * {@code @forward(%input_ids: i64[batch, seq])}. ONNX and checkpoint imports of one model agree after it.
+     */
+    public static Pipeline modelLevel() {
+        return of(modelLevelPhases().toArray(Phase[]::new));
+    }
+
+    /** The default optimisation pipeline, phase by phase: {@link #modelLevel()}, then the step program. */
     public static Pipeline standard() {
-        return of(
+        List<Phase> phases = new ArrayList<>(modelLevelPhases());
+        // Phase 4. Step program: the full forward becomes one step over a ragged batch and a paged KV cache
+        // (kv_write + paged_attention per layer, positions/slots/block tables as inputs, logits only at
+        // logits_indices). Order: after raising (it needs model-level attention) and before fusion (RoPE
+        // into the KV write fuses the kv_write made here) and memory planning. The shape plumbing of the old
+        // [batch, seq] input folds away again before they see the step program.
+        phases.add(Phase.of("step-program", "lower attention to a paged KV cache, then fold the old input's shape plumbing",
+                new LowerToPagedAttention(), new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()));
+        // Phase 5. Fuse: merge what a kernel can do in one pass over memory. Gate/up first (it claims the MLP's
+        // sibling projections, which fuse-qkv would otherwise stack without the activation), then the remaining
+        // siblings (q, k, v); the residual norm before the residual epilogue (it takes only the add whose sole reader
+        // is a norm: the final norm); activations into GEMM epilogues; RoPE into the paged KV write; generic
+        // elementwise chains last, since the other fusions match the individual ops it would absorb.
+        phases.add(Phase.of("fuse", "gate/up + activation, qkv, residual+norm, residual and activation epilogues, "
+                        + "rope into kv write, elementwise chains",
+                new FuseGateUp(), new FuseQkv(), new FuseResidualNorm(), new FuseLinearResidual(),
+                new FuseLinearActivation(), new FuseRopeKvWrite(), new FuseElementwise()));
+        return of(phases.toArray(Phase[]::new));
+    }
+
+    private static List<Phase> modelLevelPhases() {
+        return List.of(
                 // Phase 1. Simplify: resolve shape computations to dims and constants first, so every later pattern
                 // sees `dims [batch, seq, 6, 32]` instead of a shape(x)/gather/concat soup; then fold what became
                 // constant and apply the algebraic identities, which may expose more of both.
@@ -117,13 +154,10 @@ public final class Pipeline {
                 // Phase 2. Clean up: merge the duplicates the rewrites left behind (two equal reshapes of one value),
                 // then state that nothing unreachable is left, before raising and fusion match on the graph.
                 Phase.of("cleanup", "merge duplicate computations, drop dead nodes", new Cse(), new Dce()),
-                // Phase 3. Step program: the full forward becomes one step over a ragged batch and a paged KV cache
-                // (kv_write + paged_attention per layer, positions/slots/block tables as inputs, logits only at
-                // logits_indices). Order: after raising (it needs model-level attention) and before fusion (RoPE
-                // into the KV write fuses the kv_write made here) and memory planning. The shape plumbing of the old
-                // [batch, seq] input folds away again before they see the step program.
-                Phase.of("step-program", "lower attention to a paged KV cache, then fold the old input's shape plumbing",
-                        new LowerToPagedAttention(), new ShapeInfer(), new Canonicalize(), new Cse(), new Dce()));
+                // Phase 3. Raise: match primitive-op soups (ONNX imports) into model ops, then let canonicalize cancel
+                // the exporters' transposes around them and drop the dead soup; a no-op on checkpoint imports.
+                Phase.of("raise", "primitive ops -> model ops (rms_norm, rope, attention, linear, ...)",
+                        new Raise(), new Canonicalize(), new Cse(), new Dce()));
     }
 
     public List<Phase> phases() {

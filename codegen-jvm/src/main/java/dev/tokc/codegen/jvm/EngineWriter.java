@@ -116,14 +116,21 @@ public final class EngineWriter {
                 long[] shape = n.shape().evaluate(Map.of());
                 long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
                 String dtype = t.dtype() == null ? options.dtype() : t.dtype().toString();
-                Optional<RawTensor> rawTensor = n.op() instanceof dev.tokc.ir.SourceOp.Weight wt
-                        && !program.weights().folded().containsKey(wt.key()) && t.dtype() != DType.I64
-                        ? raw.raw(wt.key()) : Optional.empty();
+                List<RawTensor> parts = t.dtype() == DType.I64 ? List.of() : rawParts(n, program.weights(), raw);
                 ElementType to = t.dtype() == null ? matrixType : ElementType.F32;
                 w.addTensor(t.name(), dtype, Arrays.stream(shape).boxed().toList(), count * bytesPer(t, matrixType),
                         seg -> {
-                            if (rawTensor.isPresent()) {
-                                convert(rawTensor.get(), seg, to, count);
+                            if (!parts.isEmpty()) {
+                                long at = 0;
+                                for (RawTensor part : parts) {
+                                    long c = part.data().byteSize() / part.type().byteSize();
+                                    convert(part, seg.asSlice(at * to.byteSize(), c * to.byteSize()), to, c);
+                                    at += c;
+                                }
+                                if (at != count) {
+                                    throw new IllegalStateException("tensor '" + t.name() + "': parts hold " + at
+                                            + " elements, expected " + count);
+                                }
                             } else {
                                 fill(seg, value(n, source), t.dtype() == null ? matrixType : null, t.dtype());
                             }
@@ -160,6 +167,36 @@ public final class EngineWriter {
                     Arrays.stream(shape).boxed().toList()));
         }
         return WeightSet.of(entries);
+    }
+
+    /**
+     * The raw checkpoint pieces of a stored tensor, in order, when it can be streamed without evaluation: a checkpoint
+     * weight itself, or a folded concatenation along axis 0 of checkpoint weights (fused QKV and gate/up matrices:
+     * row-major, so the concatenation is the parts' bytes one after another). Empty otherwise.
+     */
+    private static List<RawTensor> rawParts(Node n, WeightPlan plan, RawWeights raw) {
+        if (!(n.op() instanceof dev.tokc.ir.SourceOp.Weight wt)) {
+            return List.of();
+        }
+        Node expr = plan.folded().get(wt.key());
+        if (expr == null) {
+            return raw.raw(wt.key()).map(List::of).orElse(List.of());
+        }
+        if (!(expr.op() instanceof dev.tokc.ir.PrimitiveOp.Concat c) || dev.tokc.ir.Shape.normalizeAxis(c.axis(), expr.rank()) != 0) {
+            return List.of();
+        }
+        List<RawTensor> parts = new java.util.ArrayList<>();
+        for (Node in : expr.inputs()) {
+            if (!(in.op() instanceof dev.tokc.ir.SourceOp.Weight pw) || plan.folded().containsKey(pw.key())) {
+                return List.of();
+            }
+            Optional<RawTensor> r = raw.raw(pw.key());
+            if (r.isEmpty()) {
+                return List.of();
+            }
+            parts.add(r.get());
+        }
+        return parts;
     }
 
     private static Tensor value(Node n, WeightSource source) {
@@ -238,8 +275,12 @@ public final class EngineWriter {
      */
     private static KvCacheInfo kvCache(JvmBackend.Output program, Options options) {
         for (Node n : program.plan().graph().nodes()) {
-            if (n.op() instanceof dev.tokc.ir.TargetOp.KvWrite w) {
-                var spec = w.spec();
+            dev.tokc.ir.KvCacheSpec spec = switch (n.op()) {
+                case dev.tokc.ir.TargetOp.KvWrite w -> w.spec();
+                case dev.tokc.ir.TargetOp.KvWriteRope w -> w.spec();
+                default -> null;
+            };
+            if (spec != null) {
                 return new KvCacheInfo(spec.layers(), spec.kvHeads(), spec.headDim(), spec.blockSize(), spec.dtype().toString(),
                         KvCacheInfo.BLOCK_MAJOR);
             }

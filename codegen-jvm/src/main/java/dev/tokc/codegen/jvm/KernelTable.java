@@ -38,6 +38,18 @@ public final class KernelTable {
                 new KernelBinding("linear", ModelOp.Linear.class, KernelTable::checkLinear,
                         n -> call("linear", value(n.input(0)), rows(n.input(0)), new Arg.Matrix(n.input(1)),
                                 n.inputs().size() > 2 ? value(n.input(2)) : new Arg.Null())),
+                // fused_linear(x, W (, b) (, residual)) {epilogue}: the GEMM, then its epilogue on the result
+                new KernelBinding("fused_linear", TargetOp.FusedLinear.class, KernelTable::checkFusedLinear, KernelTable::lowerFusedLinear),
+                // add_rms_norm(a, b, w) = rms_norm(a + b, w)
+                new KernelBinding("add_rms_norm", TargetOp.AddRmsNorm.class, KernelTable::checkAddRmsNorm,
+                        n -> call("addRmsNorm", value(n.input(0)), value(n.input(1)), value(n.input(2)),
+                                new Arg.F32((float) ((TargetOp.AddRmsNorm) n.op()).eps()), rows(n.input(0)), last(n.input(0)))),
+                // kv_write_rope(k, v, slots, positions, inv_freq): rotate the keys, then write k and v into the cache
+                new KernelBinding("kv_write_rope", TargetOp.KvWriteRope.class, KernelTable::checkKvWriteRope,
+                        n -> call("kvWriteRope", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), value(n.input(3)), new Arg.Floats(n.input(4)),
+                                new Arg.Bool(((TargetOp.KvWriteRope) n.op()).interleaved()),
+                                new Arg.I32(((TargetOp.KvWriteRope) n.op()).layer()))),
                 // rms_norm(x[.., d], w[d]) over the last axis
                 new KernelBinding("rms_norm", ModelOp.RmsNorm.class, KernelTable::checkRmsNorm,
                         n -> call("rmsNorm", value(n.input(0)), value(n.input(1)),
@@ -329,6 +341,60 @@ public final class KernelTable {
                 new Arg.I32(Math.toIntExact(len)), size(in.dims().subList(axis + 1, in.rank())),
                 new Arg.I32(Math.toIntExact(start)), new Arg.I32(Math.toIntExact(constant(n, 4)[0])),
                 new Arg.I32(Math.toIntExact(n.shape().dim(axis).value())));
+    }
+
+    private static Optional<String> checkFusedLinear(Node n) {
+        TargetOp.FusedLinear f = (TargetOp.FusedLinear) n.op();
+        if (f.transposeWeight()) {
+            return Optional.of("transpose_weight = true on a weight that is not stored");
+        }
+        if (f.epilogue() == dev.tokc.ir.Epilogue.GELU_MUL) {
+            return Optional.of("epilogue gelu_mul has no kernel (no elementwise multiply in the kernel set)");
+        }
+        return all(List.of(f32(n.input(0), "input"), matrixWeight(n.input(1)),
+                f.hasBias() ? storedVector(n.input(2), "bias") : OK,
+                f.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? f32(n.inputs().getLast(), "residual") : OK,
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    private static Lowering lowerFusedLinear(Node n) {
+        TargetOp.FusedLinear f = (TargetOp.FusedLinear) n.op();
+        Arg x = value(n.input(0));
+        Arg w = new Arg.Matrix(n.input(1));
+        Arg bias = f.hasBias() ? value(n.input(2)) : new Arg.Null();
+        return switch (f.epilogue()) {
+            case NONE -> call("linear", x, rows(n.input(0)), w, bias);
+            case SILU_MUL -> call("linearSiluMul", x, rows(n.input(0)), w, bias);
+            case GELU -> call("linearGelu", x, rows(n.input(0)), w, bias, new Arg.Bool(false));
+            case GELU_TANH -> call("linearGelu", x, rows(n.input(0)), w, bias, new Arg.Bool(true));
+            case RESIDUAL_ADD -> call("linearResidual", x, rows(n.input(0)), w, bias, value(n.inputs().getLast()));
+            case GELU_MUL -> throw new IllegalStateException("refused by checkFusedLinear");
+        };
+    }
+
+    private static Optional<String> checkAddRmsNorm(Node n) {
+        TargetOp.AddRmsNorm r = (TargetOp.AddRmsNorm) n.op();
+        if (r.weightOffset() != 0) {
+            return Optional.of("weight_offset = " + r.weightOffset() + " (the kernel multiplies by the weight as stored)");
+        }
+        return all(List.of(f32(n.input(0), "a"), f32(n.input(1), "b"), storedVector(n.input(2), "weight"),
+                checkDims(n.shape().dims())));
+    }
+
+    private static Optional<String> checkKvWriteRope(Node n) {
+        TargetOp.KvWriteRope w = (TargetOp.KvWriteRope) n.op();
+        if (n.inputs().size() != 5) {
+            return Optional.of("cos/sin caches have no kernel (inv_freq only)");
+        }
+        if (!isStored(n.input(4)) || n.input(4).dtype() != DType.F32) {
+            return Optional.of("inverse frequencies must be a stored f32 tensor");
+        }
+        if (n.input(3).dtype() != DType.I64) {
+            return Optional.of("positions are " + n.input(3).dtype() + ", expected i64");
+        }
+        return all(List.of(kvSpec(w.spec()), f32(n.input(0), "k"), f32(n.input(1), "v"),
+                n.input(2).dtype() == DType.I64 ? OK : Optional.of("slots are " + n.input(2).dtype() + ", expected i64"),
+                checkDims(n.input(0).shape().dims())));
     }
 
     private static Optional<String> checkGather(Node n) {

@@ -11,7 +11,6 @@ import dev.tokc.ir.TensorType;
 import dev.tokc.ir.interp.Interpreter;
 import dev.tokc.ir.interp.WeightSource;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,14 +29,16 @@ import java.util.Map;
  *       evaluated with the reference interpreter and replaced by a new weight {@code folded.N} (casts, concats or
  *       transposes of weights, constant arithmetic).</li>
  * </ul>
- * The result is the graph the backend lowers plus the values of the folded tensors. Folded values are held in
- * memory until written; a pass that re-lays out a multi-gigabyte tensor should stream instead.
+ * The result is the graph the backend lowers plus, for each folded tensor, the weight-only expression that computes
+ * it. Values are computed only when asked for ({@link #source}), one tensor at a time, so a model whose every layer
+ * concatenates its QKV weights never holds more than one folded tensor in memory; {@link EngineWriter} streams
+ * axis-0 concatenations of checkpoint tensors without evaluating them at all.
  */
 public final class WeightPlan {
     private final Graph graph;
-    private final Map<String, Tensor> folded;
+    private final Map<String, Node> folded;
 
-    private WeightPlan(Graph graph, Map<String, Tensor> folded) {
+    private WeightPlan(Graph graph, Map<String, Node> folded) {
         this.graph = graph;
         this.folded = folded;
     }
@@ -47,33 +48,42 @@ public final class WeightPlan {
         return graph;
     }
 
-    /** Values of the weights this plan created, by key. */
-    public Map<String, Tensor> folded() {
+    /** The weight-only expression of each weight this plan created, by key (its leaves are weights and constants). */
+    public Map<String, Node> folded() {
         return folded;
     }
 
-    /** A source for every stored tensor of {@link #graph}: folded ones from memory, the rest from {@code original}. */
+    /**
+     * A source for every stored tensor of {@link #graph}: folded ones evaluated by the reference interpreter from
+     * {@code original} on each request (not cached), the rest straight from {@code original}.
+     */
     public WeightSource source(WeightSource original) {
         return (key, type) -> {
-            Tensor t = folded.get(key);
-            return t != null ? t : original.load(key, type);
+            Node expr = folded.get(key);
+            return expr != null ? evaluate(expr, original) : original.load(key, type);
         };
+    }
+
+    private static Tensor evaluate(Node expr, WeightSource source) {
+        // A weight typed f32 by the cast rewrite may come back from the checkpoint as bf16/f16: widen it (exact).
+        WeightSource typed = (key, type) -> {
+            Tensor t = source.load(key, type);
+            return t.dtype() == type.dtype() || !t.isFloat() || !type.dtype().isFloat() ? t
+                    : Tensor.ofDoubles(type.dtype(), t.shape(), t.toDoubleArray());
+        };
+        return Interpreter.run(new Graph("fold", List.of(), List.of(expr)), Map.of(), typed).get(0);
     }
 
     /** Folds the weight-only parts of {@code g}, reading weights from {@code weights}. */
     public static WeightPlan prepare(Graph g, WeightSource weights) {
-        Map<String, Tensor> folded = new HashMap<>();
-        WeightSource both = (key, type) -> {
-            Tensor t = folded.get(key);
-            return t != null ? t : weights.load(key, type);
-        };
+        Map<String, Node> folded = new java.util.LinkedHashMap<>();
         Graph out = g.transform(n -> {
             if (n.op() instanceof PrimitiveOp.Cast c && c.to() == DType.F32 && n.input(0).op() instanceof SourceOp.Weight w
                     && (w.type().dtype() == DType.F32 || w.type().dtype() == DType.BF16 || w.type().dtype() == DType.F16)) {
                 return Node.of(new SourceOp.Weight(w.key(), n.type()), List.of(), n.input(0).name());
             }
             if (n.op() instanceof ModelOp.Linear l && l.transposeWeight() && KernelTable.isStored(n.input(1))) {
-                Node wt = fold(Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), n.input(1)), both, folded);
+                Node wt = fold(Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), n.input(1)), folded);
                 List<Node> ins = new ArrayList<>(n.inputs());
                 ins.set(1, wt);
                 return Node.of(new ModelOp.Linear(false), ins, n.name());
@@ -81,15 +91,24 @@ public final class WeightPlan {
             if (n.op() instanceof SourceOp || n.inputs().isEmpty() || !n.inputs().stream().allMatch(KernelTable::isStored)) {
                 return n;
             }
-            return fold(n, both, folded);
+            return fold(n, folded);
         });
         return new WeightPlan(out, folded);
     }
 
-    private static Node fold(Node n, WeightSource source, Map<String, Tensor> folded) {
-        Tensor value = Interpreter.run(new Graph("fold", List.of(), List.of(n)), Map.of(), source).get(0);
+    /**
+     * Replaces the weight-only node {@code n} by a new weight whose value is {@code n}'s expression, with earlier
+     * folded weights among its operands expanded back into their expressions (so every expression's leaves are
+     * checkpoint weights and constants).
+     */
+    private static Node fold(Node n, Map<String, Node> folded) {
+        List<Node> ins = new ArrayList<>();
+        for (Node in : n.inputs()) {
+            ins.add(in.op() instanceof SourceOp.Weight w && folded.containsKey(w.key()) ? folded.get(w.key()) : in);
+        }
+        Node expr = n.withInputs(ins);
         String key = "folded." + folded.size();
-        folded.put(key, value);
+        folded.put(key, expr);
         TensorType type = n.type();
         return Node.of(new SourceOp.Weight(key, type), List.of(), n.name());
     }

@@ -1,9 +1,9 @@
 package dev.tokc.frontend.hf;
 
+import dev.tokc.ir.testing.SharedData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.tokc.frontend.safetensors.Checkpoint;
-import dev.tokc.frontend.safetensors.SharedData;
 import dev.tokc.frontend.safetensors.TensorView;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.tokc.frontend.onnx;
 
+import dev.tokc.ir.testing.SharedData;
 import dev.tokc.frontend.ModelFormatException;
 import dev.tokc.frontend.onnx.proto.GraphProto;
 import dev.tokc.frontend.onnx.proto.ModelProto;

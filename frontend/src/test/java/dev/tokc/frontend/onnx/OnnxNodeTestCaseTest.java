@@ -1,5 +1,6 @@
 package dev.tokc.frontend.onnx;
 
+import dev.tokc.ir.testing.SharedData;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;

@@ -1,5 +1,6 @@
 package dev.tokc.frontend.onnx;
 
+import dev.tokc.ir.testing.SharedData;
 import dev.tokc.frontend.onnx.proto.AttributeProto;
 import dev.tokc.frontend.onnx.proto.FunctionProto;
 import dev.tokc.frontend.onnx.proto.GraphProto;

@@ -1,5 +1,6 @@
 package dev.tokc.frontend.onnx;
 
+import dev.tokc.ir.testing.SharedData;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import dev.tokc.frontend.onnx.proto.ModelProto;

@@ -1,5 +1,6 @@
 package dev.tokc.frontend.safetensors;
 
+import dev.tokc.ir.testing.SharedData;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;

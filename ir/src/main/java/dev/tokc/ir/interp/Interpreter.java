@@ -288,6 +288,9 @@ public final class Interpreter {
                     f.epilogue() == Epilogue.RESIDUAL_ADD ? in.getLast() : null);
             case TargetOp.FlashAttention f -> TargetOps.flashAttention(f, in.get(0), in.get(1), in.get(2));
             case TargetOp.KvWrite w -> TargetOps.kvWrite(w, context.kvCache(), in.get(0), in.get(1), in.get(2));
+            case TargetOp.KvWriteRope w -> TargetOps.kvWriteRope(w, context.kvCache(), in);
+            case TargetOp.AddRmsNorm a -> TargetOps.addRmsNorm(a, in.get(0), in.get(1), in.get(2));
+            case TargetOp.Elementwise e -> TargetOps.elementwise(e, n.dtype(), in);
             case TargetOp.PagedAttention p -> TargetOps.pagedAttention(p, context.kvCache(), in.get(0), in.get(2),
                     in.get(3), in.get(4));
             case TargetOp.QuantizedLinear q -> {

@@ -1,7 +1,9 @@
 package dev.tokc.ir.interp;
 
 import dev.tokc.ir.DType;
+import dev.tokc.ir.ElementwiseExpr;
 import dev.tokc.ir.Epilogue;
+import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.KvCacheSpec;
 import dev.tokc.ir.QuantType;
 import dev.tokc.ir.Tensor;
@@ -85,6 +87,63 @@ final class TargetOps {
             }
         }
         return Tensor.scalar(DType.I64, 0);
+    }
+
+    /** rope(k) at each token's position (as {@link ModelOp.Rope} over [1, tokens, ...]), then {@link #kvWrite}. */
+    static Tensor kvWriteRope(TargetOp.KvWriteRope op, ReferenceKvCache cache, java.util.List<Tensor> in) {
+        Tensor k = in.get(0);
+        Tensor positions = in.get(3);
+        long tokens = k.dim(0);
+        if (positions.size() != tokens) {
+            throw new IllegalArgumentException("positions has " + positions.size() + " entries for " + tokens + " tokens");
+        }
+        Tensor k4 = k.reshape(1, tokens, k.dim(1), k.dim(2));
+        Tensor p2 = positions.reshape(1, tokens);
+        ModelOp.Rope rope = new ModelOp.Rope(op.interleaved());
+        Tensor rotated = in.size() == 5 ? ModelOps.rope(rope, k4, p2, in.get(4)) : ModelOps.rope(rope, k4, p2, in.get(4), in.get(5));
+        return kvWrite(new TargetOp.KvWrite(op.spec(), op.layer()), cache, rotated.reshape(k.shape()), in.get(1), in.get(2));
+    }
+
+    /** rms_norm(a + b): the sum rounded to the dtype first, as the unfused add does. */
+    static Tensor addRmsNorm(TargetOp.AddRmsNorm op, Tensor a, Tensor b, Tensor weight) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("a " + Arrays.toString(a.shape()) + " and b " + Arrays.toString(b.shape())
+                    + " differ");
+        }
+        double[] x = a.doubles();
+        double[] y = b.doubles();
+        double[] sum = new double[x.length];
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] = x[i] + y[i];
+        }
+        return ModelOps.rmsNorm(new ModelOp.RmsNorm(op.eps(), op.weightOffset()), Tensor.ofDoubles(a.dtype(), a.shape(), sum),
+                weight);
+    }
+
+    /** The expression per element over the broadcast inputs, each function rounded to {@code dtype}. */
+    static Tensor elementwise(TargetOp.Elementwise op, DType dtype, java.util.List<Tensor> in) {
+        ElementwiseExpr e = op.expression();
+        long[][] shapes = new long[in.size()][];
+        for (int i = 0; i < shapes.length; i++) {
+            shapes[i] = in.get(i).shape();
+        }
+        long[] shape = Tensors.broadcastShape(shapes);
+        int[][] index = new int[in.size()][];
+        double[][] data = new double[in.size()][];
+        for (int i = 0; i < index.length; i++) {
+            index[i] = Tensors.broadcastIndex(shape, in.get(i).shape());
+            data[i] = in.get(i).doubles();
+        }
+        int n = Tensors.count(shape);
+        double[] out = new double[n];
+        double[] args = new double[in.size()];
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < args.length; i++) {
+                args[i] = data[i][index[i][j]];
+            }
+            out[j] = e.evaluate(args, dtype);
+        }
+        return Tensor.ofDoubles(dtype, shape, out);
     }
 
     /**

@@ -427,6 +427,20 @@ class OpCasesTest {
         l.add(c("kv_write into scattered blocks, then paged_attention", pa, kvw)
                 .context(() -> ExecutionContext.withKvCache(new ReferenceKvCache(spec, 4)))
                 .expect(f32(s(1, 1, 2), 3 * E / z, (1 + 2 * E) / z)).expect(i64(s(), 0)).tol(1e-6));
+        Node kvr = node(new TargetOp.KvWriteRope(spec, 0, false), cf(s(2, 1, 2), 1, 0, 1, 0), cf(s(2, 1, 2), 1, 0, 0, 1),
+                ci(s(2), 0, 1), ci(s(2), 0, 1), cf(s(1), 1));
+        Node par = node(new TargetOp.PagedAttention(spec, 0, 1, 1, 0, 0), cf(s(1, 1, 2), 1, 0), kvr,
+                constant(ints(DType.I32, s(1, 1), 0)), constant(ints(DType.I32, s(1), 2)), constant(ints(DType.I32, s(2), 0, 1)));
+        double ec = Math.exp((float) Math.cos(1));
+        l.add(c("kv_write_rope rotates the keys at their positions", par)
+                .context(() -> ExecutionContext.withKvCache(new ReferenceKvCache(spec, 4)))
+                .expect(f32(s(1, 1, 2), E / (E + ec), ec / (E + ec))).tol(1e-6));
+        l.add(c("add_rms_norm normalises the sum", node(new TargetOp.AddRmsNorm(0, 0), cd(s(2), 1, 2), cd(s(2), 2, 2), cd(s(2), 1, 2)))
+                .expect(f64(s(2), 3 / Math.sqrt(12.5), 8 / Math.sqrt(12.5))).tol(1e-15));
+        l.add(c("elementwise broadcasts and rounds each step",
+                node(new TargetOp.Elementwise("add(mul($0, $1), 1.0)"), cd(s(2, 1), 1, 2), cd(s(2), 10, 20)),
+                node(new TargetOp.Elementwise("mul(tanh(div($0, 2.0)), 2.0)"), cd(s(1), 1)))
+                .expect(f64(s(2, 2), 11, 21, 21, 41)).expect(f64(s(1), 2 * Math.tanh(0.5))).tol(1e-15));
         QuantType int8 = new QuantType(QuantFormat.INT8, 0);
         Node qw = Node.of(new SourceOp.Weight("qw", TensorType.of(int8, 2, 4)));
         l.add(c("quantized_linear dequantizes its packed weight", node(new TargetOp.QuantizedLinear(), cf(s(1, 4), 1, 1, 1, 1), qw, cf(s(2), 0, 1)))

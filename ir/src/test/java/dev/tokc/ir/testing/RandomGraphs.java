@@ -800,6 +800,30 @@ public final class RandomGraphs {
             return r.apply(new TargetOp.FlashAttention(heads, kv, r.anyDouble(), r.anyDouble(), r.anyLong()),
                     r.attentionOperands(heads, kv, false));
         });
+        m.put(TargetOp.KvWriteRope.class, r -> {
+            KvCacheSpec spec = r.kvCacheSpec();
+            Dim tokens = r.dim();
+            DType d = r.floatType();
+            List<Dim> kv = List.of(tokens, Dim.of(spec.kvHeads()), Dim.of(spec.headDim()));
+            Node freq = r.value(r.floatType(), List.of(Dim.of(1 + r.rnd.nextInt(Math.max(1, spec.headDim() / 2)))));
+            return r.apply(new TargetOp.KvWriteRope(spec, r.rnd.nextInt(spec.layers()), r.rnd.nextBoolean()),
+                    r.value(d, kv), r.value(d, kv), r.value(r.intType(), List.of(tokens)),
+                    r.value(r.intType(), List.of(tokens)), freq);
+        });
+        m.put(TargetOp.AddRmsNorm.class, r -> {
+            List<Dim> s = r.shape(1, 3);
+            TensorType t = new TensorType(r.floatType(), new Shape(s));
+            return r.apply(new TargetOp.AddRmsNorm(r.anyDouble(), r.anyDouble()), r.value(t), r.value(t),
+                    r.value(r.floatType(), List.of(s.getLast())));
+        });
+        m.put(TargetOp.Elementwise.class, r -> {
+            TensorType t = new TensorType(r.floatType(), new Shape(r.shape(0, 3)));
+            String expr = r.pick(List.of("mul($0, sigmoid($1))", "add(mul($0, 2.0), tanh(div($1, 30.0)))",
+                    "silu($0)", "max(neg($0), -0.5)", "gelu_tanh(sub($1, $0))"));
+            Node a = r.value(t);
+            return expr.contains("$1") ? r.apply(new TargetOp.Elementwise(expr), a, r.value(t))
+                    : r.apply(new TargetOp.Elementwise(expr), a);
+        });
         m.put(TargetOp.KvWrite.class, r -> {
             KvCacheSpec spec = r.kvCacheSpec();
             return r.kvWrite(spec, r.rnd.nextInt(spec.layers()));

@@ -203,6 +203,44 @@ public final class ExecContext implements AutoCloseable {
         return y;
     }
 
+    /**
+     * Fused linear with the gated epilogue {@code y = silu(gate) * up}: {@code w} stacks gate over up ({@code [2 ff,
+     * k]}), the result is {@code [rows, ff]}. Reference composition: one GEMM, then the SwiGLU kernel per row (the
+     * gate and up halves of a row are contiguous).
+     */
+    public MemorySegment linearSiluMul(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias) {
+        int ff = w.rows() / 2;
+        MemorySegment y = linear(x, rows, w, bias);
+        MemorySegment out = f32((long) rows * ff);
+        long rowBytes = (long) ff * 4;
+        for (int r = 0; r < rows; r++) {
+            kernels.swiglu(y.asSlice(2 * r * rowBytes, rowBytes), y.asSlice((2L * r + 1) * rowBytes, rowBytes),
+                    out.asSlice(r * rowBytes, rowBytes), ff);
+        }
+        return out;
+    }
+
+    /** Fused linear with a GELU epilogue: {@code gelu(x W^T + b)}, in place on the GEMM result. */
+    public MemorySegment linearGelu(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias, boolean tanh) {
+        MemorySegment y = linear(x, rows, w, bias);
+        kernels.gelu(y, y, rows * w.rows(), tanh ? GeluForm.TANH : GeluForm.ERF);
+        return y;
+    }
+
+    /** Fused linear with the residual epilogue: {@code x W^T + b + residual}, added in place on the GEMM result. */
+    public MemorySegment linearResidual(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias, MemorySegment residual) {
+        MemorySegment y = linear(x, rows, w, bias);
+        kernels.add(y, residual, y, rows * w.rows());
+        return y;
+    }
+
+    /** {@code rms_norm(a + b, w)}: the sum, then the norm (the sum is not needed elsewhere, the fusion pass says). */
+    public MemorySegment addRmsNorm(MemorySegment a, MemorySegment b, MemorySegment w, float eps, int rows, int dim) {
+        MemorySegment sum = add(a, b, rows * dim);
+        kernels.rmsNorm(sum, w, eps, rows, dim, sum);
+        return sum;
+    }
+
     public MemorySegment rmsNorm(MemorySegment x, MemorySegment w, float eps, int rows, int dim) {
         MemorySegment y = f32((long) rows * dim);
         kernels.rmsNorm(x, w, eps, rows, dim, y);
@@ -363,6 +401,17 @@ public final class ExecContext implements AutoCloseable {
         }
         kernels.kvWrite(k, v, tokens, s, cache(layer));
         return MemorySegment.NULL;
+    }
+
+    /**
+     * {@code kv_write_rope}: rotates a copy of the keys at {@code positions} (as {@link #rope}), then writes them and
+     * the values into layer {@code layer}'s cache. Returns the write token.
+     */
+    public MemorySegment kvWriteRope(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots,
+            MemorySegment positions, float[] invFreq, boolean interleaved, int layer) {
+        PagedKvCache c = cache(layer);
+        MemorySegment rotated = rope(k, tokens, c.kvHeads(), c.headDim(), positions, invFreq, interleaved);
+        return kvWrite(rotated, v, tokens, slots, layer);
     }
 
     /**

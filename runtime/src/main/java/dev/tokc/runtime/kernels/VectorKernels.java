@@ -75,9 +75,9 @@ public final class VectorKernels implements Kernels {
         return L;
     }
 
-    /** Per-thread buffers, grown on demand and never shrunk: kernels allocate nothing on the hot path. */
+    /** Per-thread buffers, grown on demand and never shrunk, so no call allocates a buffer of its own. */
     private static final class Scratch {
-        MemorySegment weights = MemorySegment.NULL;
+        MemorySegment activations = MemorySegment.NULL;
         float[] weightRows = new float[0];
         float[] activationRows = new float[0];
         float[] q = new float[0];
@@ -90,11 +90,12 @@ public final class VectorKernels implements Kernels {
         float[] cos = new float[0];
         float[] sin = new float[0];
 
-        MemorySegment weights(long bytes) {
-            if (weights.byteSize() < bytes) {
-                weights = Arena.ofAuto().allocate(bytes, 64);
+        /** Shared read-only with the pool's threads during one GEMV, hence an automatic (any-thread) arena. */
+        MemorySegment activations(long bytes) {
+            if (activations.byteSize() < bytes) {
+                activations = Arena.ofAuto().allocate(bytes, 64);
             }
-            return weights;
+            return activations;
         }
 
         float[] weightRows(int count) {
@@ -168,14 +169,26 @@ public final class VectorKernels implements Kernels {
         // too: m*k element moves here against 2*m*n*k flops in the kernels. For the batched path they go to a heap
         // array: Vector API loads from arrays get their bounds checks hoisted better than segment loads, measured
         // 1.5x faster for the 4x4 micro-kernel (205 vs 139 GFLOP/s in L1).
+        if (m < MR) {
+            // Decode keeps the activations in native memory: with heap and native segments both flowing through the
+            // JDK's segment access code, its type profiles turned polymorphic and the decode GEMV ran 2x slower.
+            MemorySegment xsView = SCRATCH.get().activations(4L * m * k);
+            for (int i = 0; i < m; i++) {
+                VectorConversions.permuteSplit(x, 4L * i * k, xsView, 4L * i * k, k);
+            }
+            if (w.type() == ElementType.BF16) {
+                pool.parallelFor(blocks, grain, (b0, b1) -> gemvBf16Blocks(xsView, m, w, bias, y, b0, b1));
+            } else {
+                pool.parallelFor(blocks, grain, (b0, b1) -> gemvF16Blocks(xsView, m, w, bias, y, b0, b1));
+            }
+            return;
+        }
         float[] xs = SCRATCH.get().activationRows(m * k);
         MemorySegment xsView = MemorySegment.ofArray(xs);
         for (int i = 0; i < m; i++) {
             VectorConversions.permuteSplit(x, 4L * i * k, xsView, 4L * i * k, k);
         }
-        if (m < MR) {
-            pool.parallelFor(blocks, grain, (b0, b1) -> gemvHalfBlocks(xsView, m, w, bias, y, b0, b1));
-        } else if (w.type() == ElementType.BF16) {
+        if (w.type() == ElementType.BF16) {
             pool.parallelFor(blocks, grain, (b0, b1) -> gemmBf16Blocks(xs, xsView, m, w, bias, y, b0, b1, rowBlock));
         } else {
             pool.parallelFor(blocks, grain, (b0, b1) -> gemmHalfBlocks(xs, m, w, bias, y, b0, b1, rowBlock));
@@ -467,21 +480,27 @@ public final class VectorKernels implements Kernels {
      * 4 KiB page long for k = 2048 bf16) measured 35% slower: the hardware prefetcher retrains on every new page of
      * every stream. {@code x} is in split order (see {@link VectorConversions}).
      */
-    private static void gemvHalfBlocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
+    private static void gemvBf16Blocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
                                        int b0, int b1) {
         int n = w.rows();
         int k = w.cols();
-        boolean f16 = w.type() == ElementType.F16;
-        for (int b = b0; b < b1; b++) {
-            int j = b * NR;
-            int rows = Math.min(NR, n - j);
+        for (int j = b0 * NR; j < Math.min(n, b1 * NR); j++) {
             for (int i = 0; i < m; i++) {
-                long x0 = 4L * i * k;
-                for (int r = 0; r < rows; r++) {
-                    long w0 = w.rowOffset(j + r);
-                    float s = f16 ? dotF16(w.data(), w0, x, x0, k) : dotBf16(w.data(), w0, x, x0, k);
-                    store(y, (long) i * n + j + r, s, bias, j + r);
-                }
+                store(y, (long) i * n + j, dotBf16(w.data(), w.rowOffset(j), x, 4L * i * k, k), bias, j);
+            }
+        }
+    }
+
+    // A separate loop per type, each calling only its own dot kernel: with one loop calling both, C2 compiled the
+    // pair into one method over its inlining budget and left part of the f16 vector code unintrinsified (measured
+    // 2x slower f16 GEMV once the bf16 path had run first).
+    private static void gemvF16Blocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
+                                      int b0, int b1) {
+        int n = w.rows();
+        int k = w.cols();
+        for (int j = b0 * NR; j < Math.min(n, b1 * NR); j++) {
+            for (int i = 0; i < m; i++) {
+                store(y, (long) i * n + j, dotF16(w.data(), w.rowOffset(j), x, 4L * i * k, k), bias, j);
             }
         }
     }
