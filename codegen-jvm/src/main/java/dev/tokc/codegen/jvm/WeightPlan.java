@@ -6,6 +6,7 @@ import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.PrimitiveOp;
 import dev.tokc.ir.SourceOp;
+import dev.tokc.ir.TargetOp;
 import dev.tokc.ir.Tensor;
 import dev.tokc.ir.TensorType;
 import dev.tokc.ir.interp.Interpreter;
@@ -23,7 +24,7 @@ import java.util.Map;
  *       checkpoint's weights) becomes the weight itself, typed f32: widening is exact, and the engine stores every
  *       weight in the dtype its kernel reads anyway, converting from the checkpoint's bytes while writing. Folding it
  *       instead would materialise every weight of the model in memory.</li>
- *   <li>{@code linear(x, W) {transpose_weight = true}} over a stored {@code W[k, n]} (GPT-2's Conv1D) becomes
+ *   <li>{@code linear(x, W) {transpose_weight = true}} (and the same {@code fused_linear}) over a stored {@code W[k, n]} (GPT-2's Conv1D) becomes
  *       {@code linear(x, transpose(W))}, so the GEMM kernel always reads {@code [n, k]} rows.</li>
  *   <li>Every other node whose operands are all stored (weights, constants, or results of this folding) is
  *       evaluated with the reference interpreter and replaced by a new weight {@code folded.N} (casts, concats or
@@ -87,6 +88,12 @@ public final class WeightPlan {
                 List<Node> ins = new ArrayList<>(n.inputs());
                 ins.set(1, wt);
                 return Node.of(new ModelOp.Linear(false), ins, n.name());
+            }
+            if (n.op() instanceof TargetOp.FusedLinear f && f.transposeWeight() && KernelTable.isStored(n.input(1))) {
+                Node wt = fold(Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), n.input(1)), folded);
+                List<Node> ins = new ArrayList<>(n.inputs());
+                ins.set(1, wt);
+                return Node.of(new TargetOp.FusedLinear(f.epilogue(), f.hasBias(), false), ins, n.name());
             }
             if (n.op() instanceof SourceOp || n.inputs().isEmpty() || !n.inputs().stream().allMatch(KernelTable::isStored)) {
                 return n;
