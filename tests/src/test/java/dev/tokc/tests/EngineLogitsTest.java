@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 5's acceptance checks on compiled engines. Every shared model is compiled twice: with the standard pipeline
  * (the paged step program, run by {@link StepExecutor}) and without its step-program phase (the full forward, run by
- * {@link JvmExecutor}). Checked: logits within 1e-4 of the framework's through both programs; greedy generation
+ * {@link JvmExecutor}), and the ONNX export once more to a step program. Checked: logits within 1e-4 of the
+ * framework's through all three; greedy generation
  * through the KV-cached loop equal to {@code greedy_ids} (where those follow from the reference logits, see
  * {@link #assertGreedyIds}) and to the uncached loop's tokens; bf16 engines agree with f32 on greedy ids for the
  * shakespeare references; a ragged batch of two sequences with chunked prefill gives each sequence its full-forward
@@ -60,7 +61,9 @@ class EngineLogitsTest {
         if (done != null) {
             return done;
         }
-        Path out = engines.resolve(source.getFileName() + "-" + dtype + (step ? "-step" : "-forward"));
+        String name = Files.isDirectory(source) ? source.getFileName().toString()
+                : source.getParent().getFileName() + "-" + source.getFileName().toString().replace('.', '-');
+        Path out = engines.resolve(name + "-" + dtype + (step ? "-step" : "-forward"));
         try (LoadedModel m = ModelLoader.load(source)) {
             Pipeline pipeline = Pipeline.standard();
             if (!step) {
@@ -86,6 +89,12 @@ class EngineLogitsTest {
             tests.add(DynamicTest.dynamicTest(ref + " f32 step engine", () -> {
                 try (StepExecutor ex = StepExecutor.open(engine(ref.modelDir(), "f32"), 2, JvmExecutor.KernelChoice.VECTOR, 64)) {
                     assertClose(ref.logits(), ex.forward(ref.inputIds()), ref + " step");
+                }
+            }));
+            tests.add(DynamicTest.dynamicTest(ref + " f32 step engine from ONNX", () -> {
+                Path onnx = ref.modelDir().resolve("model.onnx");
+                try (StepExecutor ex = StepExecutor.open(engine(onnx, "f32"), 2, JvmExecutor.KernelChoice.VECTOR, 64)) {
+                    assertClose(ref.logits(), ex.forward(ref.inputIds()), ref + " step via onnx");
                 }
             }));
             tests.add(DynamicTest.dynamicTest(ref + " f32 forward engine", () -> {
