@@ -182,6 +182,39 @@ class EngineLogitsTest {
         return tests.stream();
     }
 
+    /** All references of a model generated together in one batch give each the tokens it gets alone. */
+    @TestFactory
+    Stream<DynamicTest> batchGenerationEqualsSingleSequences() throws Exception {
+        Map<Path, List<ReferenceCase>> byModel = new java.util.TreeMap<>();
+        for (ReferenceCase r : ReferenceCase.all()) {
+            byModel.computeIfAbsent(r.modelDir(), k -> new ArrayList<>()).add(r);
+        }
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map.Entry<Path, List<ReferenceCase>> e : byModel.entrySet()) {
+            tests.add(DynamicTest.dynamicTest(e.getKey().getFileName() + " batch of " + e.getValue().size(), () -> {
+                try (StepExecutor ex = StepExecutor.open(engine(e.getKey(), "f32"), 2, JvmExecutor.KernelChoice.VECTOR, 128)) {
+                    List<dev.tokc.runtime.exec.BatchGenerator.Request> reqs = new ArrayList<>();
+                    List<long[]> alone = new ArrayList<>();
+                    int k = 0;
+                    for (ReferenceCase ref : e.getValue()) {
+                        // Different lengths per sequence, so sequences leave the batch at different steps.
+                        SamplingParams p = SamplingParams.greedy().withMaxTokens(12 + 5 * k++).withIgnoreEos(true);
+                        reqs.add(new dev.tokc.runtime.exec.BatchGenerator.Request(ref.inputIds(), p));
+                        alone.add(new Generator(ex).generate(ref.inputIds(), p, null, Set.of(), s -> { }).tokens());
+                    }
+                    // Twice the first request: two sequences with one prompt (and its cached prefix) in one batch.
+                    reqs.add(reqs.get(0));
+                    alone.add(alone.get(0));
+                    List<Generator.Result> batch = new dev.tokc.runtime.exec.BatchGenerator(ex).generate(reqs, Set.of());
+                    for (int i = 0; i < reqs.size(); i++) {
+                        assertArrayEquals(alone.get(i), batch.get(i).tokens(), e.getKey().getFileName() + " sequence " + i);
+                    }
+                }
+            }));
+        }
+        return tests.stream();
+    }
+
     private static long argmaxLast(float[] rows, int vocab) {
         int base = rows.length - vocab;
         int best = 0;
