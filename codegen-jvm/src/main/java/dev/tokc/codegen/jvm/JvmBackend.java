@@ -6,7 +6,6 @@ import dev.tokc.ir.Node;
 import dev.tokc.ir.interp.WeightSource;
 import dev.tokc.runtime.exec.CompiledProgram;
 import dev.tokc.runtime.exec.ProgramInfo;
-import java.util.List;
 
 /**
  * The JVM backend's entry point: optimised graph in, generated program out.
@@ -105,10 +104,5 @@ public final class JvmBackend {
 
     private static ProgramInfo.Tensor tensor(Node n) {
         return new ProgramInfo.Tensor(n.name(), n.dtype().toString(), n.shape().dims().stream().map(Dim::toString).toList());
-    }
-
-    /** Graph inputs in order (for callers that build {@code ExecContext} inputs). */
-    public static List<Node> inputs(Output o) {
-        return o.plan().graph().inputs();
     }
 }
