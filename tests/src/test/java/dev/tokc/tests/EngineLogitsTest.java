@@ -182,6 +182,32 @@ class EngineLogitsTest {
         return tests.stream();
     }
 
+    /** Every shared model's step program, from both importers, passes ASM's bytecode verifier. */
+    @TestFactory
+    Stream<DynamicTest> generatedBytecodeVerifies() throws Exception {
+        List<DynamicTest> tests = new ArrayList<>();
+        java.util.Set<Path> dirs = new java.util.TreeSet<>();
+        for (ReferenceCase r : ReferenceCase.all()) {
+            dirs.add(r.modelDir());
+        }
+        for (Path dir : dirs) {
+            for (Path source : List.of(dir, dir.resolve("model.onnx"))) {
+                tests.add(DynamicTest.dynamicTest(dir.getFileName() + " " + source.getFileName(), () -> {
+                    try (LoadedModel m = ModelLoader.load(source)) {
+                        Pipeline.Result r = Pipeline.standard().run(m.graph());
+                        JvmBackend.Output out = JvmBackend.compile(r.graph(), (k, t) -> m.weights().load(k), true);
+                        java.io.StringWriter sw = new java.io.StringWriter();
+                        org.objectweb.asm.util.CheckClassAdapter.verify(new org.objectweb.asm.ClassReader(out.classFile()),
+                                EngineLogitsTest.class.getClassLoader(), false, new java.io.PrintWriter(sw));
+                        assertEquals("", sw.toString(), source + ": bytecode verifier");
+                        assertTrue(out.source().contains("public final class StepProgram implements CompiledProgram"));
+                    }
+                }));
+            }
+        }
+        return tests.stream();
+    }
+
     /** All references of a model generated together in one batch give each the tokens it gets alone. */
     @TestFactory
     Stream<DynamicTest> batchGenerationEqualsSingleSequences() throws Exception {
