@@ -52,6 +52,11 @@ public final class BytecodeEmitter {
         MethodVisitor mv = cv.visitMethod(Opcodes.ACC_PUBLIC, "run", "(" + Type.getDescriptor(ExecContext.class) + ")V", null, null);
         mv.visitParameter("c", 0);
         new Body(plan, mv, internal).emit();
+        for (ProgramPlan.GeneratedKernel k : plan.kernels()) {
+            MethodVisitor km = cv.visitMethod(Opcodes.ACC_PRIVATE | Opcodes.ACC_STATIC, k.name(),
+                    ElementwiseCode.descriptor(k.inputs()), null, null);
+            ElementwiseCode.emitMethod(km, k.expr(), k.inputs());
+        }
         cv.visitEnd();
         try {
             return cw.toByteArray();
@@ -107,6 +112,20 @@ public final class BytecodeEmitter {
                 store(params.get(i));
             }
             for (ProgramPlan.Step s : plan.steps()) {
+                if (s.lowering() instanceof Lowering.Generated gen) {
+                    // t = c.allocF32(count); elementwiseK(t, in0, .., count)
+                    mv.visitVarInsn(Opcodes.ALOAD, 1);
+                    pushSize(gen.count());
+                    invoke(ExecAbi.method("allocF32", 1));
+                    store(s.node());
+                    mv.visitVarInsn(Opcodes.ALOAD, nodeSlots.get(s.node()));
+                    for (Node in : gen.inputs()) {
+                        pushBuffer(in);
+                    }
+                    pushSize(gen.count());
+                    ProgramPlan.GeneratedKernel k = plan.kernel(gen);
+                    mv.visitMethodInsn(Opcodes.INVOKESTATIC, owner, k.name(), ElementwiseCode.descriptor(k.inputs()), false);
+                }
                 if (s.lowering() instanceof Lowering.Invoke inv) {
                     Method m = call(inv.call());
                     if (m.getReturnType() != MemorySegment.class) {

@@ -50,6 +50,9 @@ public final class KernelTable {
                                 value(n.input(2)), value(n.input(3)), new Arg.Floats(n.input(4)),
                                 new Arg.Bool(((TargetOp.KvWriteRope) n.op()).interleaved()),
                                 new Arg.I32(((TargetOp.KvWriteRope) n.op()).layer()))),
+                // elementwise(inputs..) {expr}: a loop generated for this expression, inputs of the result's shape
+                new KernelBinding("elementwise", TargetOp.Elementwise.class, KernelTable::checkElementwise,
+                        n -> new Lowering.Generated(((TargetOp.Elementwise) n.op()).expression(), n.inputs(), size(n.shape().dims()))),
                 // rms_norm(x[.., d], w[d]) over the last axis
                 new KernelBinding("rms_norm", ModelOp.RmsNorm.class, KernelTable::checkRmsNorm,
                         n -> call("rmsNorm", value(n.input(0)), value(n.input(1)),
@@ -395,6 +398,21 @@ public final class KernelTable {
         return all(List.of(kvSpec(w.spec()), f32(n.input(0), "k"), f32(n.input(1), "v"),
                 n.input(2).dtype() == DType.I64 ? OK : Optional.of("slots are " + n.input(2).dtype() + ", expected i64"),
                 checkDims(n.input(0).shape().dims())));
+    }
+
+    private static Optional<String> checkElementwise(Node n) {
+        for (int i = 0; i < n.inputs().size(); i++) {
+            Optional<String> f = f32(n.input(i), "operand " + i);
+            if (f.isPresent()) {
+                return f;
+            }
+            if (!n.input(i).shape().equals(n.shape())) {
+                return Optional.of("operand " + i + " has shape " + n.input(i).shape() + ", not " + n.shape()
+                        + " (the generated loop does not broadcast)");
+            }
+        }
+        Optional<String> fn = ElementwiseCode.unsupported(((TargetOp.Elementwise) n.op()).expression());
+        return fn.isPresent() ? fn : checkDims(n.shape().dims());
     }
 
     private static Optional<String> checkGather(Node n) {

@@ -28,9 +28,19 @@ import java.util.Optional;
  * @param steps      one entry per node that produces code or aliases a buffer, in order
  * @param localNames Java identifier of each node's buffer (inputs and invoke results)
  * @param tensors    the stored tensors the program reads, by engine name, in first-use order
+ * @param kernels    the elementwise kernels generated into the class, one per distinct expression and arity
  */
 public record ProgramPlan(String className, Graph graph, Map<String, int[]> symbols, List<Step> steps,
-        Map<Node, String> localNames, Map<String, StoredTensor> tensors) {
+        Map<Node, String> localNames, Map<String, StoredTensor> tensors, List<GeneratedKernel> kernels) {
+
+    /** A generated kernel method: its name, expression and number of input buffers. */
+    public record GeneratedKernel(String name, dev.tokc.ir.ElementwiseExpr expr, int inputs) {}
+
+    /** The generated method of an elementwise step. */
+    public GeneratedKernel kernel(Lowering.Generated g) {
+        return kernels.stream().filter(k -> k.expr().equals(g.expr()) && k.inputs() == g.inputs().size()).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no kernel for " + g.expr()));
+    }
 
     /** One node and what it became. */
     public record Step(Node node, Lowering lowering) {}
@@ -73,8 +83,22 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
         }
         List<Step> steps = live(lowered, g.outputs());
         Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        List<GeneratedKernel> kernels = new ArrayList<>();
         int temps = 0;
         for (Step step : steps) {
+            if (step.lowering() instanceof Lowering.Generated gen) {
+                Node n = step.node();
+                String suggestion = n.name() == null || n.name().isEmpty() || Character.isDigit(n.name().charAt(0))
+                        ? "t" + temps++ : n.name();
+                locals.put(n, names.newName(suggestion, n));
+                if (kernels.stream().noneMatch(k -> k.expr().equals(gen.expr()) && k.inputs() == gen.inputs().size())) {
+                    kernels.add(new GeneratedKernel(names.newName("elementwise" + kernels.size()), gen.expr(), gen.inputs().size()));
+                }
+                for (Node in : gen.inputs()) {
+                    record(new Arg.Value(in), stored, tensors, symbols, n, steps);
+                }
+                record(gen.count(), stored, tensors, symbols, n, steps);
+            }
             if (step.lowering() instanceof Lowering.Invoke inv) {
                 Node n = step.node();
                 String suggestion = n.name() == null || n.name().isEmpty() || Character.isDigit(n.name().charAt(0))
@@ -92,7 +116,7 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
                 tensors.putIfAbsent(stored.get(root), new StoredTensor(root, stored.get(root), plainDtype(root)));
             }
         }
-        return new ProgramPlan(className, g, symbols, List.copyOf(steps), locals, tensors);
+        return new ProgramPlan(className, g, symbols, List.copyOf(steps), locals, tensors, List.copyOf(kernels));
     }
 
     private static void record(Arg a, Map<Node, String> stored, Map<String, StoredTensor> tensors, Map<String, int[]> symbols,
@@ -169,6 +193,7 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
             }
             switch (s.lowering()) {
                 case Lowering.Alias a -> work.push(a.source());
+                case Lowering.Generated gen -> gen.inputs().forEach(work::push);
                 case Lowering.Invoke inv -> {
                     for (Arg arg : inv.call().args()) {
                         switch (arg) {

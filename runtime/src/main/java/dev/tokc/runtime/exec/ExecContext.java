@@ -76,6 +76,13 @@ public final class ExecContext implements AutoCloseable {
         return new Value(s, shape.clone());
     }
 
+    /** Copies {@code data} as an f32 tensor (activation inputs of tests and small programs). */
+    public Value floatsInput(float[] data, long... shape) {
+        MemorySegment s = arena.allocate(4L * data.length);
+        MemorySegment.copy(data, 0, s, Elements.F32, 0, data.length);
+        return new Value(s, shape.clone());
+    }
+
     /** Copies {@code data} as an i32 tensor (block tables, lengths). */
     public Value ints(int[] data, long... shape) {
         MemorySegment s = arena.allocate(4L * data.length);
@@ -304,6 +311,11 @@ public final class ExecContext implements AutoCloseable {
         MemorySegment out = f32(count);
         kernels.add(a, b, out, count);
         return out;
+    }
+
+    /** An uninitialised f32 buffer of {@code count} elements, for a generated kernel to fill. */
+    public MemorySegment allocF32(int count) {
+        return f32(count);
     }
 
     /** The i64 tensor of a {@code dims [...]} node: the run-time values of its dimensions. */
