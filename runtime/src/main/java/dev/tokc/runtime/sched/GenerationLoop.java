@@ -204,10 +204,15 @@ public final class GenerationLoop implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         thread = Thread.ofPlatform().name("tokc-generation-loop").daemon().start(() -> {
-            while (!stopping) {
-                if (!step()) {
-                    awaitWork(hasWork() ? TimeUnit.MILLISECONDS.toNanos(1) : TimeUnit.MILLISECONDS.toNanos(50));
+            try {
+                while (!stopping) {
+                    if (!step()) {
+                        awaitWork(hasWork() ? TimeUnit.MILLISECONDS.toNanos(1) : TimeUnit.MILLISECONDS.toNanos(50));
+                    }
                 }
+            } catch (Throwable t) {
+                failEverything("generation loop died: " + t);
+                throw t;
             }
         });
     }
@@ -305,6 +310,22 @@ public final class GenerationLoop implements AutoCloseable {
             end(id, a, s.finish(), Optional.empty(), deliveries);
             e2e.recordNanos(now - a.submitNanos);
         }
+    }
+
+    /** Ends every request with {@code error} and stops accepting new ones (the loop cannot go on). */
+    private void failEverything(String error) {
+        List<Runnable> deliveries = new ArrayList<>();
+        lock.lock();
+        try {
+            accepting = false;
+            stopping = true;
+            for (long id : List.copyOf(active.keySet())) {
+                fail(id, error, deliveries);
+            }
+        } finally {
+            lock.unlock();
+        }
+        deliveries.forEach(Runnable::run);
     }
 
     private void fail(long id, String error, List<Runnable> deliveries) {

@@ -2,6 +2,7 @@ package dev.tokc.runtime.sched;
 
 import dev.tokc.runtime.kv.KvBlockManager;
 import dev.tokc.runtime.kv.KvBlockManager.Allocation;
+import dev.tokc.runtime.kv.KvCacheStats;
 import dev.tokc.runtime.sched.AdmissionFilter.Candidate;
 import dev.tokc.runtime.sched.AdmissionFilter.StepState;
 import dev.tokc.runtime.sched.SchedulerOutput.NewSequence;
@@ -81,15 +82,16 @@ public final class Scheduler {
     }
 
     /**
-     * Plans one step.
-     *
-     * <p>Invariant: every sequence has {@code computedTokens <= targetTokens}, its known tokens (prompt plus
-     * sampled output). A step gives each sequence some of that difference under the token budget; a sequence
-     * samples when its computed tokens reach its target. A fresh prompt is just a large difference (cut into
-     * chunks by the budget), a decode is a difference of one, a prefix-cache hit starts computed above zero,
-     * and a preempted sequence starts again from what the cache still holds.
+     * Plans one step: which sequences compute how many tokens, which join, which are preempted. Running
+     * sequences are served first (oldest first), then waiting ones join while budget, {@code maxNumSeqs}, KV
+     * blocks and the admission filters allow.
      */
     public SchedulerOutput schedule() {
+        // Invariant: there is no prefill phase and no decode phase. Every sequence has computedTokens <=
+        // targetTokens (its known tokens: prompt plus sampled output), and a step hands each sequence some of
+        // that difference under the token budget; it samples when computed reaches target. A fresh prompt is a
+        // large difference (cut into chunks by the budget), a decode a difference of one, a prefix-cache hit
+        // starts computed above zero, and a preempted sequence starts over from whatever the cache still holds.
         int budget = config.maxNumBatchedTokens();
         List<RunningSequence> diffs = new ArrayList<>();
         List<NewSequence> added = new ArrayList<>();
@@ -117,9 +119,10 @@ public final class Scheduler {
             Sequence s = waiting.peekFirst();
             kv.addSequence(s.id, s.tokens());
             int cached = kv.cachedPrefixTokens(s.id);
+            KvCacheStats blocks = kv.stats();
             int n = admit(new Candidate(s.id, s.numTokens(), cached, s.arrivalNanos, s.preemptions),
-                    new StepState(runningBefore, added.size(), waiting.size(), budget, kv.stats().freeBlocks(),
-                            kv.stats().totalBlocks(), kv.blockSize()),
+                    new StepState(runningBefore, added.size(), waiting.size(), budget, blocks.freeBlocks(),
+                            blocks.totalBlocks(), kv.blockSize()),
                     Math.min(s.numTokens() - cached, budget));
             Optional<Allocation> a = n > 0 ? kv.allocate(s.id, n) : Optional.empty();
             if (a.isEmpty()) {

@@ -464,4 +464,55 @@ class GenerationLoopTest {
         assertFalse(f.cancelled());
         assertAllFree(kv);
     }
+
+    @Test
+    void listenersSeeTheSameStreamAsTheHandle() throws Exception {
+        KvBlockManager kv = new KvBlockManager(33, 4, false);
+        GenerationLoop loop = new GenerationLoop(new ToyModel(33, 4), kv, LoopOptions.continuous(SchedulerConfig.of(64, 8), EOS, 64));
+        List<GenerationEvent> seen = new ArrayList<>();
+        GenerationHandle h = loop.submit(GenerationRequest.of(new int[] {7, 8, 9}, SamplingParams.greedy().withMaxTokens(6)),
+                new GenerationListener() {
+                    @Override
+                    public void onToken(GenerationEvent.Token token) {
+                        seen.add(token);
+                    }
+
+                    @Override
+                    public void onFinish(GenerationEvent.Finished finished) {
+                        seen.add(finished);
+                    }
+                });
+        loop.runUntilIdle();
+        List<GenerationEvent> queued = new ArrayList<>();
+        for (GenerationEvent e = h.poll(0, TimeUnit.SECONDS); e != null; e = h.poll(0, TimeUnit.SECONDS)) {
+            queued.add(e);
+        }
+        assertEquals(queued, seen);
+        assertInstanceOf(GenerationEvent.Finished.class, seen.getLast());
+        assertEquals(h.completion().join().tokens().length + 1, seen.size());
+    }
+
+    @Test
+    void aDyingLoopThreadEndsEveryRequestWithAnError() throws Exception {
+        KvBlockManager kv = new KvBlockManager(33, 4, false);
+        StepExecutor fatal = new StepExecutor() {
+            @Override
+            public int vocabSize() {
+                return ToyModel.VOCAB;
+            }
+
+            @Override
+            public float[][] step(StepBatch batch) {
+                throw new OutOfMemoryError("simulated");
+            }
+        };
+        GenerationLoop loop = new GenerationLoop(fatal, kv, LoopOptions.continuous(SchedulerConfig.of(64, 8), EOS, 64));
+        GenerationHandle h = loop.submit(GenerationRequest.of(new int[] {1, 2}, SamplingParams.greedy()));
+        loop.start();
+        GenerationEvent.Finished f = h.completion().get(10, TimeUnit.SECONDS).finished();
+        assertTrue(f.error().orElseThrow().contains("simulated"));
+        assertAllFree(kv);
+        assertThrows(IllegalStateException.class, () -> loop.submit(GenerationRequest.of(new int[] {1}, SamplingParams.greedy())));
+        loop.close();
+    }
 }
