@@ -30,6 +30,22 @@ public record QuantType(QuantFormat format, int groupSize) {
         return new QuantType(QuantFormat.NF4, groupSize);
     }
 
+    /** Parses the text form of {@link #toString()}: {@code int8}, {@code fp8}, {@code int4g32}, {@code nf4g64}. */
+    public static QuantType parse(String text) {
+        int g = text.indexOf('g');
+        String name = g < 0 ? text : text.substring(0, g);
+        for (QuantFormat f : QuantFormat.values()) {
+            if (f.name().toLowerCase(java.util.Locale.ROOT).equals(name)) {
+                try {
+                    return new QuantType(f, g < 0 ? 0 : Integer.parseInt(text.substring(g + 1)));
+                } catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        throw new IllegalArgumentException("unknown quantized type '" + text + "'");
+    }
+
     /** Weights per metadata block: the group size, or {@code cols} for a per-channel format. */
     public int groupLength(int cols) {
         return format.groupWise() ? groupSize : cols;

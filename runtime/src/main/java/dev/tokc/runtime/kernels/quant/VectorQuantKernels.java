@@ -40,14 +40,16 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
  *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
  *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
- *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L.</li>
+ *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. The kernels walk a row as one flat sequence of
+ *       2L-weight chunks and look up each chunk's group scale (an L1 hit).</li>
  *   <li>int4: {@code sum (q - z) s x = s (sum q x - z sum x)}; the per-group activation sums are computed once per
- *       call, so the inner loop is convert + FMA and each group costs one FMA by its scale and one scalar term.</li>
+ *       call, so the inner loop is convert + FMA + one FMA by the group's scale per chunk, and the zero points cost one
+ *       scalar term per group.</li>
  *   <li>NF4: the 16 levels are one 16-lane table and a code is looked up with one permute ({@code selectFrom});
  *       with 8 lanes (AVX2) the two-table form; each group's sum is scaled by its absmax.</li>
  * </ul>
- * Group-wise types whose group size is not a multiple of 2L (or NF4 with fewer than 8 lanes) take a scalar path:
- * correct, not fast.
+ * Group-wise types whose group size is not 2L times a power of two (on AVX-512: 32, 64, 128, 256, ...), and NF4
+ * with fewer than 8 lanes, take a scalar path: correct, not fast.
  */
 public final class VectorQuantKernels implements QuantKernels {
     static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -111,9 +113,14 @@ public final class VectorQuantKernels implements QuantKernels {
     public static boolean vectorized(QuantType type) {
         return switch (type.format()) {
             case INT8, FP8 -> true;
-            case INT4 -> type.groupSize() % (2 * L) == 0;
-            case NF4 -> NF4_VECTOR && type.groupSize() % (2 * L) == 0;
+            case INT4 -> chunksPerGroupOk(type.groupSize());
+            case NF4 -> NF4_VECTOR && chunksPerGroupOk(type.groupSize());
         };
+    }
+
+    /** The 4-bit kernels walk 2L-weight chunks and find a chunk's group with a shift: 2^j chunks per group. */
+    private static boolean chunksPerGroupOk(int g) {
+        return g % (2 * L) == 0 && Integer.bitCount(g / (2 * L)) == 1;
     }
 
     @Override
@@ -306,9 +313,12 @@ public final class VectorQuantKernels implements QuantKernels {
         }
     }
 
-    /** E4M3 codes (sign-extended int lanes) to their values; see the class comment. */
-    private static FloatVector fp8(IntVector v) {
-        return v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(0x1p120f);
+    /**
+     * E4M3 codes (sign-extended int lanes) to their values; see the class comment. {@code rebias} is 2^120 in every
+     * lane, broadcast once by the caller: a scalar {@code mul} here was left boxed by C2 (measured 10-100x slower).
+     */
+    private static FloatVector fp8(IntVector v, FloatVector rebias) {
+        return v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias);
     }
 
     /** Bit 7 of a lane of the result is set when the code is NaN (low 7 bits all ones). */
@@ -324,30 +334,33 @@ public final class VectorQuantKernels implements QuantKernels {
         return (sticky.reduceLanes(VectorOperators.OR) & 0x80) != 0;
     }
 
-    /** One fp8 row against one activation row: the unscaled sum, NaN when the row holds a NaN code. */
+    /**
+     * One fp8 row against one activation row: the unscaled sum, NaN when the row holds a NaN code. Two accumulators,
+     * not four as for int8: with four, the method outgrew C2's node-count inlining cutoff, a vector load helper was
+     * left as a call returning a boxed vector, and the GEMV ran 10x slower (measured).
+     */
     private static float fp8Dot(MemorySegment w, long q0, MemorySegment x, long x0, int k) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
         IntVector sticky = IntVector.zero(IS);
-        int upper4 = k - k % (4 * L);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
+        int upper2 = k - k % (2 * L);
         int l = 0;
-        for (; l < upper4; l += 4 * L) {
-            IntVector v0 = bytes(w, q0 + l), v1 = bytes(w, q0 + l + L), v2 = bytes(w, q0 + l + 2 * L), v3 = bytes(w, q0 + l + 3 * L);
-            sticky = sticky.or(nanFlag(v0)).or(nanFlag(v1)).or(nanFlag(v2)).or(nanFlag(v3));
-            a0 = fp8(v0).fma(xv(x, x0 + 4L * l), a0);
-            a1 = fp8(v1).fma(xv(x, x0 + 4L * (l + L)), a1);
-            a2 = fp8(v2).fma(xv(x, x0 + 4L * (l + 2 * L)), a2);
-            a3 = fp8(v3).fma(xv(x, x0 + 4L * (l + 3 * L)), a3);
+        for (; l < upper2; l += 2 * L) {
+            IntVector v0 = bytes(w, q0 + l), v1 = bytes(w, q0 + l + L);
+            sticky = sticky.or(nanFlag(v0)).or(nanFlag(v1));
+            a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
+            a1 = fp8(v1, rebias).fma(xv(x, x0 + 4L * (l + L)), a1);
         }
         int upper = k - k % L;
         for (; l < upper; l += L) {
             IntVector v0 = bytes(w, q0 + l);
             sticky = sticky.or(nanFlag(v0));
-            a0 = fp8(v0).fma(xv(x, x0 + 4L * l), a0);
+            a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
         }
         if (anyNaN(sticky)) {
             return Float.NaN;
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; l < k; l++) {
             s += fp8Scalar(w, q0 + l) * x.get(F32, x0 + 4L * l);
         }
@@ -357,12 +370,13 @@ public final class VectorQuantKernels implements QuantKernels {
     private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
         IntVector sticky = IntVector.zero(IS);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
             IntVector b = bytes(w, q0 + l);
             sticky = sticky.or(nanFlag(b));
-            FloatVector v = fp8(b);
+            FloatVector v = fp8(b, rebias);
             long xo = x0 + 4L * l;
             a0 = v.fma(xv(x, xo), a0);
             a1 = v.fma(xv(x, xo + xStride), a1);
@@ -424,79 +438,76 @@ public final class VectorQuantKernels implements QuantKernels {
         return (FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0xf).convert(VectorOperators.I2F, 0);
     }
 
-    /** {@code sum q x} over one group of g codes at {@code at} against split-order activations at {@code xo}. */
-    private static FloatVector int4Group(MemorySegment w, long at, int g, MemorySegment x, long xo) {
-        FloatVector a = FloatVector.zero(FS);
-        for (int c = 0; c < g; c += 2 * L, at += L, xo += 8L * L) {
-            IntVector v = bytes(w, at);
-            a = lowNibbles(v).fma(xv(x, xo), a);
-            a = highNibbles(v).fma(xv(x, xo + 4L * L), a);
-        }
-        return a;
-    }
-
     /**
      * One int4 row at {@code r} against one split-order activation row: {@code sum_g s_g (sum q x - z_g sum_g x)}.
-     * Two groups per iteration into two accumulators, so consecutive groups' scale FMAs do not wait on each other.
+     * One flat loop over the row's 2L-weight chunks ({@code 2^shift} per group) rather than a loop over groups
+     * around a loop over chunks: with 1-4 chunks per group the inner loop's entry and exit cost more than its body
+     * (measured 3x slower for int4g32). Two accumulators take alternate chunks, so the scale FMAs of consecutive
+     * chunks do not wait on each other. The zero-point terms come from a second, scalar pass over the metadata.
      */
     private static float int4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0,
                                  float[] sums, int s0) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
-        float zeroTerm = 0;
+        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
+        int within = (1 << shift) - 1;
         long gb = 4 + g / 2;
-        int c = 0;
-        for (; c + 2 <= groups; c += 2) {
-            long at0 = r + c * gb;
-            long at1 = at0 + gb;
-            float sc0 = f16(w, at0), sc1 = f16(w, at1);
-            acc0 = int4Group(w, at0 + 4, g, x, x0 + 4L * c * g).fma(FloatVector.broadcast(FS, sc0), acc0);
-            acc1 = int4Group(w, at1 + 4, g, x, x0 + 4L * (c + 1) * g).fma(FloatVector.broadcast(FS, sc1), acc1);
-            zeroTerm += sc0 * f16(w, at0 + 2) * sums[s0 + c] + sc1 * f16(w, at1 + 2) * sums[s0 + c + 1];
+        int chunks = groups << shift;
+        int ch = 0;
+        for (; ch + 1 < chunks; ch += 2) {
+            long at0 = r + (ch >>> shift) * gb;
+            long at1 = r + ((ch + 1) >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v0 = bytes(w, at0 + 4 + (long) (ch & within) * L);
+            IntVector v1 = bytes(w, at1 + 4 + (long) ((ch + 1) & within) * L);
+            FloatVector t0 = lowNibbles(v0).fma(xv(x, xo), highNibbles(v0).mul(xv(x, xo + 4L * L)));
+            FloatVector t1 = lowNibbles(v1).fma(xv(x, xo + 8L * L), highNibbles(v1).mul(xv(x, xo + 12L * L)));
+            acc0 = t0.fma(FloatVector.broadcast(FS, f16(w, at0)), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(FS, f16(w, at1)), acc1);
         }
-        if (c < groups) {
-            long at = r + c * gb;
-            float sc = f16(w, at);
-            acc0 = int4Group(w, at + 4, g, x, x0 + 4L * c * g).fma(FloatVector.broadcast(FS, sc), acc0);
-            zeroTerm += sc * f16(w, at + 2) * sums[s0 + c];
+        if (ch < chunks) {
+            long at = r + (ch >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v = bytes(w, at + 4 + (long) (ch & within) * L);
+            FloatVector t = lowNibbles(v).fma(xv(x, xo), highNibbles(v).mul(xv(x, xo + 4L * L)));
+            acc0 = t.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm;
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0);
     }
 
+    /** {@code sum_g scale_g * zero_g * sums[s0 + g]} over a row's groups. */
+    private static float zeroTerm(MemorySegment w, long r, long gb, int groups, float[] sums, int s0) {
+        float z = 0;
+        for (int c = 0; c < groups; c++) {
+            long at = r + c * gb;
+            z += f16(w, at) * f16(w, at + 2) * sums[s0 + c];
+        }
+        return z;
+    }
+
+    /** One int4 row against 4 activation rows: each decoded chunk feeds all four; flat over chunks as in int4Dot. */
     private static void int4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
                                   float[] sums, int s0, float[] out) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
-        float z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
+        int within = (1 << shift) - 1;
         long gb = 4 + g / 2;
-        for (int c = 0; c < groups; c++) {
-            long at = r + c * gb;
-            FloatVector g0 = FloatVector.zero(FS), g1 = FloatVector.zero(FS), g2 = FloatVector.zero(FS), g3 = FloatVector.zero(FS);
-            long xo = x0 + 4L * c * g;
-            long q = at + 4;
-            for (int e = 0; e < g; e += 2 * L, q += L, xo += 8L * L) {
-                IntVector v = bytes(w, q);
-                FloatVector lo = lowNibbles(v);
-                FloatVector hi = highNibbles(v);
-                g0 = hi.fma(xv(x, xo + 4L * L), lo.fma(xv(x, xo), g0));
-                g1 = hi.fma(xv(x, xo + xStride + 4L * L), lo.fma(xv(x, xo + xStride), g1));
-                g2 = hi.fma(xv(x, xo + 2 * xStride + 4L * L), lo.fma(xv(x, xo + 2 * xStride), g2));
-                g3 = hi.fma(xv(x, xo + 3 * xStride + 4L * L), lo.fma(xv(x, xo + 3 * xStride), g3));
-            }
-            float sc = f16(w, at);
-            float sz = sc * f16(w, at + 2);
-            FloatVector s = FloatVector.broadcast(FS, sc);
-            acc0 = g0.fma(s, acc0);
-            acc1 = g1.fma(s, acc1);
-            acc2 = g2.fma(s, acc2);
-            acc3 = g3.fma(s, acc3);
-            z0 += sz * sums[s0 + c];
-            z1 += sz * sums[s0 + groups + c];
-            z2 += sz * sums[s0 + 2 * groups + c];
-            z3 += sz * sums[s0 + 3 * groups + c];
+        int chunks = groups << shift;
+        for (int ch = 0; ch < chunks; ch++) {
+            long at = r + (ch >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v = bytes(w, at + 4 + (long) (ch & within) * L);
+            FloatVector lo = lowNibbles(v);
+            FloatVector hi = highNibbles(v);
+            FloatVector s = FloatVector.broadcast(FS, f16(w, at));
+            acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+            acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+            acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+            acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
         }
-        out[0] = acc0.reduceLanes(VectorOperators.ADD) - z0;
-        out[1] = acc1.reduceLanes(VectorOperators.ADD) - z1;
-        out[2] = acc2.reduceLanes(VectorOperators.ADD) - z2;
-        out[3] = acc3.reduceLanes(VectorOperators.ADD) - z3;
+        out[0] = acc0.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0);
+        out[1] = acc1.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + groups);
+        out[2] = acc2.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + 2 * groups);
+        out[3] = acc3.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + 3 * groups);
     }
 
     // ---- NF4 -----------------------------------------------------------------------------------------------
@@ -542,31 +553,35 @@ public final class VectorQuantKernels implements QuantKernels {
         return L == 16 ? IntVector.fromArray(IS, NF4_BITS, 0) : IntVector.fromArray(IS, NF4_BITS, 8);
     }
 
-    private static FloatVector nf4Group(MemorySegment w, long at, int g, MemorySegment x, long xo, IntVector t0, IntVector t1) {
-        FloatVector a = FloatVector.zero(FS);
-        for (int c = 0; c < g; c += 2 * L, at += L, xo += 8L * L) {
-            IntVector v = bytes(w, at);
-            a = nf4(v.and(0xf), t0, t1).fma(xv(x, xo), a);
-            a = nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).fma(xv(x, xo + 4L * L), a);
-        }
-        return a;
-    }
-
-    /** One NF4 row against one split-order activation row; two groups per iteration, as in {@link #int4Dot}. */
+    /** One NF4 row against one split-order activation row: flat over chunks, two accumulators, as int4Dot. */
     private static float nf4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0) {
         IntVector t0 = table0(), t1 = table1();
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
+        int within = (1 << shift) - 1;
         long gb = 2 + g / 2;
-        int c = 0;
-        for (; c + 2 <= groups; c += 2) {
-            long at0 = r + c * gb;
-            long at1 = at0 + gb;
-            acc0 = nf4Group(w, at0 + 2, g, x, x0 + 4L * c * g, t0, t1).fma(FloatVector.broadcast(FS, f16(w, at0)), acc0);
-            acc1 = nf4Group(w, at1 + 2, g, x, x0 + 4L * (c + 1) * g, t0, t1).fma(FloatVector.broadcast(FS, f16(w, at1)), acc1);
+        int chunks = groups << shift;
+        int ch = 0;
+        for (; ch + 1 < chunks; ch += 2) {
+            long at0 = r + (ch >>> shift) * gb;
+            long at1 = r + ((ch + 1) >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v0 = bytes(w, at0 + 2 + (long) (ch & within) * L);
+            IntVector v1 = bytes(w, at1 + 2 + (long) ((ch + 1) & within) * L);
+            FloatVector p0 = nf4(v0.and(0xf), t0, t1).fma(xv(x, xo),
+                    nf4(v0.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 4L * L)));
+            FloatVector p1 = nf4(v1.and(0xf), t0, t1).fma(xv(x, xo + 8L * L),
+                    nf4(v1.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 12L * L)));
+            acc0 = p0.fma(FloatVector.broadcast(FS, f16(w, at0)), acc0);
+            acc1 = p1.fma(FloatVector.broadcast(FS, f16(w, at1)), acc1);
         }
-        if (c < groups) {
-            long at = r + c * gb;
-            acc0 = nf4Group(w, at + 2, g, x, x0 + 4L * c * g, t0, t1).fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+        if (ch < chunks) {
+            long at = r + (ch >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v = bytes(w, at + 2 + (long) (ch & within) * L);
+            FloatVector p = nf4(v.and(0xf), t0, t1).fma(xv(x, xo),
+                    nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 4L * L)));
+            acc0 = p.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
@@ -575,26 +590,21 @@ public final class VectorQuantKernels implements QuantKernels {
                                  float[] out) {
         IntVector t0 = table0(), t1 = table1();
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
+        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
+        int within = (1 << shift) - 1;
         long gb = 2 + g / 2;
-        for (int c = 0; c < groups; c++) {
-            long at = r + c * gb;
-            FloatVector g0 = FloatVector.zero(FS), g1 = FloatVector.zero(FS), g2 = FloatVector.zero(FS), g3 = FloatVector.zero(FS);
-            long xo = x0 + 4L * c * g;
-            long q = at + 2;
-            for (int e = 0; e < g; e += 2 * L, q += L, xo += 8L * L) {
-                IntVector v = bytes(w, q);
-                FloatVector lo = nf4(v.and(0xf), t0, t1);
-                FloatVector hi = nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1);
-                g0 = hi.fma(xv(x, xo + 4L * L), lo.fma(xv(x, xo), g0));
-                g1 = hi.fma(xv(x, xo + xStride + 4L * L), lo.fma(xv(x, xo + xStride), g1));
-                g2 = hi.fma(xv(x, xo + 2 * xStride + 4L * L), lo.fma(xv(x, xo + 2 * xStride), g2));
-                g3 = hi.fma(xv(x, xo + 3 * xStride + 4L * L), lo.fma(xv(x, xo + 3 * xStride), g3));
-            }
+        int chunks = groups << shift;
+        for (int ch = 0; ch < chunks; ch++) {
+            long at = r + (ch >>> shift) * gb;
+            long xo = x0 + 8L * L * ch;
+            IntVector v = bytes(w, at + 2 + (long) (ch & within) * L);
+            FloatVector lo = nf4(v.and(0xf), t0, t1);
+            FloatVector hi = nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1);
             FloatVector s = FloatVector.broadcast(FS, f16(w, at));
-            acc0 = g0.fma(s, acc0);
-            acc1 = g1.fma(s, acc1);
-            acc2 = g2.fma(s, acc2);
-            acc3 = g3.fma(s, acc3);
+            acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+            acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+            acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+            acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
         }
         out[0] = acc0.reduceLanes(VectorOperators.ADD);
         out[1] = acc1.reduceLanes(VectorOperators.ADD);

@@ -119,6 +119,11 @@ class QuantizerTest {
         assertEquals(2 * (4 + 16), QuantType.int4(32).bytesPerRow(64));
         assertEquals(2 * (2 + 32), QuantType.nf4(64).bytesPerRow(128));
         assertEquals("int4g32", QuantType.int4(32).toString());
+        for (QuantType t : List.of(QuantType.INT8, QuantType.FP8, QuantType.int4(128), QuantType.nf4(32))) {
+            assertEquals(t, QuantType.parse(t.toString()));
+        }
+        assertThrows(IllegalArgumentException.class, () -> QuantType.parse("int4gx"));
+        assertThrows(IllegalArgumentException.class, () -> QuantType.parse("int3"));
         assertThrows(IllegalArgumentException.class, () -> QuantType.int4(32).bytesPerRow(48));
         assertThrows(IllegalArgumentException.class, () -> new QuantType(QuantFormat.NF4, 7));
         assertThrows(IllegalArgumentException.class, () -> new QuantType(QuantFormat.INT8, 32));

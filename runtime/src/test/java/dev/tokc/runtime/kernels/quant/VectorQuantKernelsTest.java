@@ -101,7 +101,7 @@ class VectorQuantKernelsTest {
     /** Group sizes below two vectors (or not a multiple of them) take the scalar path and must still agree. */
     @Test
     void groupSizesWithoutVectorPathAgree() {
-        for (QuantType t : List.of(QuantType.int4(2), QuantType.nf4(6), QuantType.int4(16), QuantType.nf4(48))) {
+        for (QuantType t : List.of(QuantType.int4(2), QuantType.nf4(6), QuantType.int4(16), QuantType.nf4(48), QuantType.int4(96))) {
             for (int m : new int[] {1, 5}) {
                 check(t, m, 7, 4 * t.groupSize(), true, 1, 0.5);
             }
