@@ -40,16 +40,16 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
  *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
  *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
- *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. The kernels walk a row as one flat sequence of
- *       2L-weight chunks and look up each chunk's group scale (an L1 hit).</li>
+ *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. A row is walked in {@code g / 2L} passes, pass
+ *       j over the j-th chunk of every group (see {@code int4Dot}).</li>
  *   <li>int4: {@code sum (q - z) s x = s (sum q x - z sum x)}; the per-group activation sums are computed once per
  *       call, so the inner loop is convert + FMA + one FMA by the group's scale per chunk, and the zero points cost one
  *       scalar term per group.</li>
  *   <li>NF4: the 16 levels are one 16-lane table and a code is looked up with one permute ({@code selectFrom});
  *       with 8 lanes (AVX2) the two-table form; each group's sum is scaled by its absmax.</li>
  * </ul>
- * Group-wise types whose group size is not 2L times a power of two (on AVX-512: 32, 64, 128, 256, ...), and NF4
- * with fewer than 8 lanes, take a scalar path: correct, not fast.
+ * Group-wise types whose group size is not a multiple of 2L (32 on AVX-512), and NF4 with fewer than 8 lanes,
+ * take a scalar path: correct, not fast.
  */
 public final class VectorQuantKernels implements QuantKernels {
     static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -118,9 +118,9 @@ public final class VectorQuantKernels implements QuantKernels {
         };
     }
 
-    /** The 4-bit kernels walk 2L-weight chunks and find a chunk's group with a shift: 2^j chunks per group. */
+    /** The 4-bit kernels walk whole 2L-weight chunks of a group. */
     private static boolean chunksPerGroupOk(int g) {
-        return g % (2 * L) == 0 && Integer.bitCount(g / (2 * L)) == 1;
+        return g % (2 * L) == 0;
     }
 
     @Override
@@ -440,36 +440,38 @@ public final class VectorQuantKernels implements QuantKernels {
 
     /**
      * One int4 row at {@code r} against one split-order activation row: {@code sum_g s_g (sum q x - z_g sum_g x)}.
-     * One flat loop over the row's 2L-weight chunks ({@code 2^shift} per group) rather than a loop over groups
-     * around a loop over chunks: with 1-4 chunks per group the inner loop's entry and exit cost more than its body
-     * (measured 3x slower for int4g32). Two accumulators take alternate chunks, so the scale FMAs of consecutive
-     * chunks do not wait on each other. The zero-point terms come from a second, scalar pass over the metadata.
+     * The row is walked as {@code g / 2L} passes, pass j taking the j-th 2L-weight chunk of every group: each pass is
+     * a long loop whose addresses are linear in the group index, so C2 hoists the segment bounds checks out of it.
+     * A loop over groups around a loop over a group's 1-4 chunks measured 3x slower (entry, exit and checks per
+     * group), and so did one flat loop over chunks that computed each chunk's group (non-linear addresses). The
+     * packed row (at most a few KiB) stays in L1 between passes. Two accumulators take alternate groups, so the
+     * scale FMAs do not wait on each other; the zero-point terms come from a scalar pass over the metadata.
      */
     private static float int4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0,
                                  float[] sums, int s0) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
-        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
-        int within = (1 << shift) - 1;
         long gb = 4 + g / 2;
-        int chunks = groups << shift;
-        int ch = 0;
-        for (; ch + 1 < chunks; ch += 2) {
-            long at0 = r + (ch >>> shift) * gb;
-            long at1 = r + ((ch + 1) >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v0 = bytes(w, at0 + 4 + (long) (ch & within) * L);
-            IntVector v1 = bytes(w, at1 + 4 + (long) ((ch + 1) & within) * L);
-            FloatVector t0 = lowNibbles(v0).fma(xv(x, xo), highNibbles(v0).mul(xv(x, xo + 4L * L)));
-            FloatVector t1 = lowNibbles(v1).fma(xv(x, xo + 8L * L), highNibbles(v1).mul(xv(x, xo + 12L * L)));
-            acc0 = t0.fma(FloatVector.broadcast(FS, f16(w, at0)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(FS, f16(w, at1)), acc1);
-        }
-        if (ch < chunks) {
-            long at = r + (ch >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v = bytes(w, at + 4 + (long) (ch & within) * L);
-            FloatVector t = lowNibbles(v).fma(xv(x, xo), highNibbles(v).mul(xv(x, xo + 4L * L)));
-            acc0 = t.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 4 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            int c = 0;
+            for (; c + 1 < groups; c += 2) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                long xo = xj + c * xg;
+                FloatVector t0 = lowNibbles(v0).fma(xv(x, xo), highNibbles(v0).mul(xv(x, xo + 4L * L)));
+                FloatVector t1 = lowNibbles(v1).fma(xv(x, xo + xg), highNibbles(v1).mul(xv(x, xo + xg + 4L * L)));
+                acc0 = t0.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(FS, f16(w, at + gb)), acc1);
+            }
+            if (c < groups) {
+                IntVector v = bytes(w, q + c * gb);
+                long xo = xj + c * xg;
+                FloatVector t = lowNibbles(v).fma(xv(x, xo), highNibbles(v).mul(xv(x, xo + 4L * L)));
+                acc0 = t.fma(FloatVector.broadcast(FS, f16(w, r + c * gb)), acc0);
+            }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0);
     }
@@ -484,25 +486,26 @@ public final class VectorQuantKernels implements QuantKernels {
         return z;
     }
 
-    /** One int4 row against 4 activation rows: each decoded chunk feeds all four; flat over chunks as in int4Dot. */
+    /** One int4 row against 4 activation rows: each decoded chunk feeds all four; passes as in int4Dot. */
     private static void int4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
                                   float[] sums, int s0, float[] out) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
-        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
-        int within = (1 << shift) - 1;
         long gb = 4 + g / 2;
-        int chunks = groups << shift;
-        for (int ch = 0; ch < chunks; ch++) {
-            long at = r + (ch >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v = bytes(w, at + 4 + (long) (ch & within) * L);
-            FloatVector lo = lowNibbles(v);
-            FloatVector hi = highNibbles(v);
-            FloatVector s = FloatVector.broadcast(FS, f16(w, at));
-            acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
-            acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
-            acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
-            acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 4 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            for (int c = 0; c < groups; c++) {
+                IntVector v = bytes(w, q + c * gb);
+                FloatVector lo = lowNibbles(v);
+                FloatVector hi = highNibbles(v);
+                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
+                long xo = xj + c * xg;
+                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+            }
         }
         out[0] = acc0.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0);
         out[1] = acc1.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + groups);
@@ -553,35 +556,41 @@ public final class VectorQuantKernels implements QuantKernels {
         return L == 16 ? IntVector.fromArray(IS, NF4_BITS, 0) : IntVector.fromArray(IS, NF4_BITS, 8);
     }
 
-    /** One NF4 row against one split-order activation row: flat over chunks, two accumulators, as int4Dot. */
+    /** The NF4 levels of the low (even) and high (odd) nibbles of a chunk's L bytes. */
+    private static FloatVector nf4Low(IntVector v, IntVector t0, IntVector t1) {
+        return nf4(v.and(0xf), t0, t1);
+    }
+
+    private static FloatVector nf4High(IntVector v, IntVector t0, IntVector t1) {
+        return nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1);
+    }
+
+    /** One NF4 row against one split-order activation row: passes and two accumulators, as in int4Dot. */
     private static float nf4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0) {
         IntVector t0 = table0(), t1 = table1();
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
-        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
-        int within = (1 << shift) - 1;
         long gb = 2 + g / 2;
-        int chunks = groups << shift;
-        int ch = 0;
-        for (; ch + 1 < chunks; ch += 2) {
-            long at0 = r + (ch >>> shift) * gb;
-            long at1 = r + ((ch + 1) >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v0 = bytes(w, at0 + 2 + (long) (ch & within) * L);
-            IntVector v1 = bytes(w, at1 + 2 + (long) ((ch + 1) & within) * L);
-            FloatVector p0 = nf4(v0.and(0xf), t0, t1).fma(xv(x, xo),
-                    nf4(v0.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 4L * L)));
-            FloatVector p1 = nf4(v1.and(0xf), t0, t1).fma(xv(x, xo + 8L * L),
-                    nf4(v1.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 12L * L)));
-            acc0 = p0.fma(FloatVector.broadcast(FS, f16(w, at0)), acc0);
-            acc1 = p1.fma(FloatVector.broadcast(FS, f16(w, at1)), acc1);
-        }
-        if (ch < chunks) {
-            long at = r + (ch >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v = bytes(w, at + 2 + (long) (ch & within) * L);
-            FloatVector p = nf4(v.and(0xf), t0, t1).fma(xv(x, xo),
-                    nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1).mul(xv(x, xo + 4L * L)));
-            acc0 = p.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 2 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            int c = 0;
+            for (; c + 1 < groups; c += 2) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                long xo = xj + c * xg;
+                FloatVector p0 = nf4Low(v0, t0, t1).fma(xv(x, xo), nf4High(v0, t0, t1).mul(xv(x, xo + 4L * L)));
+                FloatVector p1 = nf4Low(v1, t0, t1).fma(xv(x, xo + xg), nf4High(v1, t0, t1).mul(xv(x, xo + xg + 4L * L)));
+                acc0 = p0.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+                acc1 = p1.fma(FloatVector.broadcast(FS, f16(w, at + gb)), acc1);
+            }
+            if (c < groups) {
+                IntVector v = bytes(w, q + c * gb);
+                long xo = xj + c * xg;
+                FloatVector p = nf4Low(v, t0, t1).fma(xv(x, xo), nf4High(v, t0, t1).mul(xv(x, xo + 4L * L)));
+                acc0 = p.fma(FloatVector.broadcast(FS, f16(w, r + c * gb)), acc0);
+            }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
@@ -590,21 +599,22 @@ public final class VectorQuantKernels implements QuantKernels {
                                  float[] out) {
         IntVector t0 = table0(), t1 = table1();
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
-        int shift = Integer.numberOfTrailingZeros(g / (2 * L));
-        int within = (1 << shift) - 1;
         long gb = 2 + g / 2;
-        int chunks = groups << shift;
-        for (int ch = 0; ch < chunks; ch++) {
-            long at = r + (ch >>> shift) * gb;
-            long xo = x0 + 8L * L * ch;
-            IntVector v = bytes(w, at + 2 + (long) (ch & within) * L);
-            FloatVector lo = nf4(v.and(0xf), t0, t1);
-            FloatVector hi = nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1);
-            FloatVector s = FloatVector.broadcast(FS, f16(w, at));
-            acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
-            acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
-            acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
-            acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 2 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            for (int c = 0; c < groups; c++) {
+                IntVector v = bytes(w, q + c * gb);
+                FloatVector lo = nf4Low(v, t0, t1);
+                FloatVector hi = nf4High(v, t0, t1);
+                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
+                long xo = xj + c * xg;
+                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+            }
         }
         out[0] = acc0.reduceLanes(VectorOperators.ADD);
         out[1] = acc1.reduceLanes(VectorOperators.ADD);
