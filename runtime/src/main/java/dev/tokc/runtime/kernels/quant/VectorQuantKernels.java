@@ -410,13 +410,23 @@ public final class VectorQuantKernels implements QuantKernels {
         int groups = k / g;
         MemorySegment d = w.data();
         float[] out = new float[MR];
+        float[] scaledZeros = new float[groups];
+        long gb = 4 + g / 2;
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
                 long r = w.rowOffset(j);
                 int i = i0;
+                if (i + MR <= i1) {
+                    for (int c = 0; c < groups; c++) {
+                        scaledZeros[c] = f16(d, r + c * gb) * f16(d, r + c * gb + 2);
+                    }
+                }
                 for (; i + MR <= i1; i += MR) {
-                    int4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, sums, i * groups, out);
+                    int4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, out);
+                    for (int t = 0; t < MR; t++) {
+                        out[t] -= dot(scaledZeros, sums, (i + t) * groups, groups);
+                    }
                     for (int t = 0; t < MR; t++) {
                         store(y, (long) (i + t) * n + j, out[t], bias, j);
                     }
@@ -490,19 +500,27 @@ public final class VectorQuantKernels implements QuantKernels {
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm;
     }
 
-    /** {@code sum_g scale_g * zero_g * sums[s0 + g]} over a row's groups. */
-    private static float zeroTerm(MemorySegment w, long r, long gb, int groups, float[] sums, int s0) {
-        float z = 0;
-        for (int c = 0; c < groups; c++) {
-            long at = r + c * gb;
-            z += f16(w, at) * f16(w, at + 2) * sums[s0 + c];
+    /** {@code sum_c a[c] * b[b0 + c]} for c in [0, n): the zero-point terms of one activation row. */
+    private static float dot(float[] a, float[] b, int b0, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        int c = 0;
+        for (; c + L <= n; c += L) {
+            acc = FloatVector.fromArray(FS, a, c).fma(FloatVector.fromArray(FS, b, b0 + c), acc);
         }
-        return z;
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; c < n; c++) {
+            s += a[c] * b[b0 + c];
+        }
+        return s;
     }
 
-    /** One int4 row against 4 activation rows: each decoded chunk feeds all four; passes as in int4Dot. */
+    /**
+     * One int4 row against 4 activation rows: each decoded chunk feeds all four; passes as in int4Dot. Writes
+     * {@code sum_g s_g sum q x} per activation row; the caller subtracts the zero-point terms, computed from the
+     * row's {@code s_g z_g} once for all its tiles (per tile, they cost more than the vector work: measured).
+     */
     private static void int4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
-                                  float[] sums, int s0, float[] out) {
+                                  float[] out) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
         long gb = 4 + g / 2;
         long xg = 4L * g;
@@ -521,10 +539,10 @@ public final class VectorQuantKernels implements QuantKernels {
                 acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
             }
         }
-        out[0] = acc0.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0);
-        out[1] = acc1.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + groups);
-        out[2] = acc2.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + 2 * groups);
-        out[3] = acc3.reduceLanes(VectorOperators.ADD) - zeroTerm(w, r, gb, groups, sums, s0 + 3 * groups);
+        out[0] = acc0.reduceLanes(VectorOperators.ADD);
+        out[1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     // ---- NF4 -----------------------------------------------------------------------------------------------
