@@ -1,0 +1,48 @@
+package dev.tokc.runtime.kernels.quant;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Matrix products over packed quantized weights: {@code y[m, n] = x[m, k] . dequant(W)[n, k]^T (+ bias[n])} with
+ * f32 activations, for every {@link QuantFormat}. Two implementations, compared in tests over a generated format x
+ * group size x shape grid: {@link ReferenceQuantKernels} (dequantize a row to float64, then dot in float64) and
+ * {@link VectorQuantKernels} (Vector API, dequantization fused into the inner loop, multi-threaded).
+ *
+ * <p>Conventions are those of {@code dev.tokc.runtime.kernels.Kernels}: f32 activations, outputs and bias,
+ * little-endian, densely packed row-major; segments touched from a pool's threads must come from a shared, global,
+ * automatic or mapped arena; {@code y} must not alias {@code x}. Results agree with the reference to 1e-5
+ * relative to the largest output magnitude (the quantized values are the same on both sides: the tolerance covers
+ * float32 accumulation only).
+ */
+public interface QuantKernels {
+
+    /**
+     * {@code y[m, n] = x[m, k] . dequant(W)[n, k]^T (+ bias[n])} with {@code n = w.rows()}, {@code k = w.cols()};
+     * {@code bias} may be {@code null}. m = 1 is a decode GEMV; for m &gt; 1 each weight row is read from memory once
+     * per block of activation rows, not once per row.
+     */
+    void gemm(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y);
+
+    /** {@code y[n] = dequant(W)[n, k] . x[k] (+ bias)}: {@link #gemm} with m = 1. */
+    default void gemv(MemorySegment x, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
+        gemm(x, 1, w, bias, y);
+    }
+
+    /** Throws unless the segments are large enough for the product: shared by the implementations. */
+    static void checkGemm(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
+        if (m <= 0) {
+            throw new IllegalArgumentException("gemm needs m >= 1, got " + m);
+        }
+        long k = w.cols();
+        long n = w.rows();
+        if (x.byteSize() < 4 * m * k) {
+            throw new IllegalArgumentException("x holds " + x.byteSize() + " bytes, [" + m + ", " + k + "] f32 needs " + 4 * m * k);
+        }
+        if (y.byteSize() < 4 * m * n) {
+            throw new IllegalArgumentException("y holds " + y.byteSize() + " bytes, [" + m + ", " + n + "] f32 needs " + 4 * m * n);
+        }
+        if (bias != null && bias.byteSize() < 4 * n) {
+            throw new IllegalArgumentException("bias holds " + bias.byteSize() + " bytes, [" + n + "] f32 needs " + 4 * n);
+        }
+    }
+}

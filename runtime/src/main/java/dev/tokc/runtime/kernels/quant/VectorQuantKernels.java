@@ -1,0 +1,676 @@
+package dev.tokc.runtime.kernels.quant;
+
+import static dev.tokc.runtime.kernels.Elements.F32;
+import static dev.tokc.runtime.kernels.Elements.U16;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import dev.tokc.runtime.kernels.WorkerPool;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link QuantKernels} with the Vector API ({@link FloatVector#SPECIES_PREFERRED}: 16 lanes on AVX-512) on a
+ * {@link WorkerPool}, dequantizing in registers: no dequantized copy of W exists, each packed weight is read once per
+ * activation row block and widened to f32 right before its FMA. Checked against {@link ReferenceQuantKernels} in
+ * {@code VectorQuantKernelsTest}.
+ *
+ * <p>Work split: threads own contiguous ranges of output rows (weight rows), so each streams its own part of W.
+ * Within a range, activation rows are walked in blocks that fit in L2 ({@value #ACTIVATION_BLOCK_BYTES} bytes); for
+ * each weight row, register tiles of {@value #MR} activation rows share every decoded weight vector (one decode, four
+ * FMAs), and the packed row (at most a few KiB) stays in L1 for the remaining tiles of the block, so a weight row
+ * comes from DRAM once per activation block however many rows the block holds. m = 1 runs a one-row kernel with
+ * more independent accumulators instead (its FMA chains would otherwise limit it, not memory).
+ *
+ * <p>Decoding per format, L lanes per vector:
+ * <ul>
+ *   <li>int8: L bytes, sign-extended and converted ({@code B2F}); the row's scale multiplies the finished sum.</li>
+ *   <li>fp8 E4M3: L bytes sign-extended to int lanes; {@code (v << 20) & 0x87f00000} puts the sign at bit 31 and
+ *       exponent|mantissa at bits 20..26, which read as a float is the value times 2^-120 for normal and subnormal
+ *       codes alike (an e4m3 subnormal lands on an f32 subnormal with the same significand), so one multiply by
+ *       2^120 finishes it, exactly. The NaN codes S.1111.111 would decode as 480: a sticky check sends any row
+ *       holding one to NaN, as the reference gives.</li>
+ *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
+ *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
+ *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
+ *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. A row is walked in {@code g / 2L} passes, pass
+ *       j over the j-th chunk of every group (see {@code int4Dot}).</li>
+ *   <li>int4: {@code sum (q - z) s x = s (sum q x - z sum x)}; the per-group activation sums are computed once per
+ *       call, so the inner loop is convert + FMA + one FMA by the group's scale per chunk, and the zero points cost one
+ *       scalar term per group.</li>
+ *   <li>NF4: the 16 levels are one 16-lane table and a code is looked up with one permute ({@code selectFrom});
+ *       with 8 lanes (AVX2) the two-table form; each group's sum is scaled by its absmax.</li>
+ * </ul>
+ * Group-wise types whose group size is not a multiple of 2L (32 on AVX-512), and NF4 with fewer than 8 lanes,
+ * take a scalar path: correct, not fast.
+ */
+public final class VectorQuantKernels implements QuantKernels {
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> IS = VectorSpecies.of(int.class, FS.vectorShape());
+    static final int L = FS.length();
+    /** L bytes: one byte per float lane. */
+    static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L));
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+
+    /** Activation rows per register tile. */
+    static final int MR = 4;
+    /** Activation bytes per row block: a quarter of a 1 MiB L2, leaving room for the weight rows and outputs. */
+    static final long ACTIVATION_BLOCK_BYTES = 256 * 1024;
+    /** Multiply-adds below which a product runs on one thread (a fork/join costs a few microseconds). */
+    static final long MIN_PARALLEL_MACS = 1 << 16;
+    /** The NF4 lookup needs one 16-lane table or two 8-lane ones. */
+    static final boolean NF4_VECTOR = L == 16 || L == 8;
+
+    /** NF4 levels as f32 bit patterns, the lookup table's contents. */
+    private static final int[] NF4_BITS = new int[16];
+
+    static {
+        double[] levels = Quantizer.nf4Levels();
+        for (int i = 0; i < 16; i++) {
+            NF4_BITS[i] = Float.floatToRawIntBits((float) levels[i]);
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private final WorkerPool pool;
+
+    /** Kernels running on {@code pool}; the pool stays owned by the caller. */
+    public VectorQuantKernels(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    /** Per calling thread, grown on demand: the split-order activations and the int4 group sums. */
+    private static final class Scratch {
+        MemorySegment activations = MemorySegment.NULL;
+        float[] groupSums = new float[0];
+
+        /** Read by the pool's threads during one call, hence an automatic (any-thread) arena. */
+        MemorySegment activations(long bytes) {
+            if (activations.byteSize() < bytes) {
+                activations = Arena.ofAuto().allocate(bytes, 64);
+            }
+            return activations;
+        }
+
+        float[] groupSums(int count) {
+            if (groupSums.length < count) {
+                groupSums = new float[count];
+            }
+            return groupSums;
+        }
+    }
+
+    /** True when {@code type} runs the vector path on this machine, false when it takes the scalar fallback. */
+    public static boolean vectorized(QuantType type) {
+        return switch (type.format()) {
+            case INT8, FP8 -> true;
+            case INT4 -> chunksPerGroupOk(type.groupSize());
+            case NF4 -> NF4_VECTOR && chunksPerGroupOk(type.groupSize());
+        };
+    }
+
+    /** The 4-bit kernels walk whole 2L-weight chunks of a group. */
+    private static boolean chunksPerGroupOk(int g) {
+        return g % (2 * L) == 0;
+    }
+
+    @Override
+    public void gemm(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
+        QuantKernels.checkGemm(x, m, w, bias, y);
+        int n = w.rows();
+        int k = w.cols();
+        int grain = (int) Math.max(1, Math.min(n, MIN_PARALLEL_MACS / ((long) k * m)));
+        int rowBlock = (int) Math.max(MR, ACTIVATION_BLOCK_BYTES / (4L * k) / MR * MR);
+        QuantType t = w.type();
+        if (!vectorized(t)) {
+            pool.parallelFor(n, grain, (j0, j1) -> scalarRows(x, m, w, bias, y, j0, j1));
+            return;
+        }
+        switch (t.format()) {
+            case INT8 -> pool.parallelFor(n, grain, (j0, j1) -> int8Rows(x, m, w, bias, y, j0, j1, rowBlock));
+            case FP8 -> pool.parallelFor(n, grain, (j0, j1) -> fp8Rows(x, m, w, bias, y, j0, j1, rowBlock));
+            case INT4 -> {
+                Scratch s = SCRATCH.get();
+                MemorySegment xs = splitOrder(s, x, m, k);
+                int groups = k / t.groupSize();
+                float[] sums = s.groupSums(m * groups);
+                groupSums(x, m, k, t.groupSize(), sums);
+                pool.parallelFor(n, grain, (j0, j1) -> int4Rows(xs, sums, m, w, bias, y, j0, j1, rowBlock));
+            }
+            case NF4 -> {
+                MemorySegment xs = splitOrder(SCRATCH.get(), x, m, k);
+                pool.parallelFor(n, grain, (j0, j1) -> nf4Rows(xs, m, w, bias, y, j0, j1, rowBlock));
+            }
+        }
+    }
+
+    /** The activations in split order (k is a multiple of 2L here: a multiple of the group size). */
+    private static MemorySegment splitOrder(Scratch s, MemorySegment x, int m, int k) {
+        MemorySegment xs = s.activations(4L * m * k);
+        for (long base = 0; base < (long) m * k; base += 2 * L) {
+            for (int i = 0; i < L; i++) {
+                xs.setAtIndex(F32, base + i, x.getAtIndex(F32, base + 2 * i));
+                xs.setAtIndex(F32, base + L + i, x.getAtIndex(F32, base + 2 * i + 1));
+            }
+        }
+        return xs;
+    }
+
+    /** {@code sums[i * groups + g]} = sum of activation row i over group g (natural order; the sum is the same). */
+    private static void groupSums(MemorySegment x, int m, int k, int g, float[] sums) {
+        int groups = k / g;
+        for (int i = 0; i < m; i++) {
+            for (int c = 0; c < groups; c++) {
+                long at = (long) i * k + (long) c * g;
+                FloatVector a = FloatVector.zero(FS);
+                int l = 0;
+                for (; l + L <= g; l += L) {
+                    a = a.add(FloatVector.fromMemorySegment(FS, x, 4 * (at + l), LE));
+                }
+                float s = a.reduceLanes(VectorOperators.ADD);
+                for (; l < g; l++) {
+                    s += x.getAtIndex(F32, at + l);
+                }
+                sums[i * groups + c] = s;
+            }
+        }
+    }
+
+    private static void store(MemorySegment y, long index, float sum, MemorySegment bias, int j) {
+        y.setAtIndex(F32, index, bias == null ? sum : sum + bias.getAtIndex(F32, j));
+    }
+
+    private static FloatVector xv(MemorySegment x, long byteOffset) {
+        return FloatVector.fromMemorySegment(FS, x, byteOffset, LE);
+    }
+
+    /** L packed bytes at {@code at}, sign-extended to int lanes. */
+    private static IntVector bytes(MemorySegment w, long at) {
+        return (IntVector) ByteVector.fromMemorySegment(BS, w, at, LE).convertShape(VectorOperators.B2I, IS, 0);
+    }
+
+    private static float f16(MemorySegment w, long at) {
+        return Float.float16ToFloat(w.get(U16, at));
+    }
+
+    // ---- int8 ----------------------------------------------------------------------------------------------
+
+    // One loop per format, each calling only its own kernels: a shared loop over all formats makes C2 compile them
+    // into one method over its inlining budget (the f16 GEMV in VectorKernels lost 2x that way).
+    private static void int8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                 int j0, int j1, int rowBlock) {
+        int n = w.rows();
+        int k = w.cols();
+        MemorySegment d = w.data();
+        float[] out = new float[MR];
+        for (int i0 = 0; i0 < m; i0 += rowBlock) {
+            int i1 = Math.min(m, i0 + rowBlock);
+            for (int j = j0; j < j1; j++) {
+                long r = w.rowOffset(j);
+                float scale = d.get(F32, r);
+                int i = i0;
+                for (; i + MR <= i1; i += MR) {
+                    int8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
+                    for (int t = 0; t < MR; t++) {
+                        store(y, (long) (i + t) * n + j, out[t] * scale, bias, j);
+                    }
+                }
+                for (; i < i1; i++) {
+                    store(y, (long) i * n + j, int8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
+                }
+            }
+        }
+    }
+
+    private static FloatVector int8(MemorySegment w, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(BS, w, at, LE).convertShape(VectorOperators.B2F, FS, 0);
+    }
+
+    /** One int8 row (codes at {@code q0}) against one activation row: the unscaled sum of q * x. */
+    private static float int8Dot(MemorySegment w, long q0, MemorySegment x, long x0, int k) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        int upper4 = k - k % (4 * L);
+        int l = 0;
+        for (; l < upper4; l += 4 * L) {
+            a0 = int8(w, q0 + l).fma(xv(x, x0 + 4L * l), a0);
+            a1 = int8(w, q0 + l + L).fma(xv(x, x0 + 4L * (l + L)), a1);
+            a2 = int8(w, q0 + l + 2 * L).fma(xv(x, x0 + 4L * (l + 2 * L)), a2);
+            a3 = int8(w, q0 + l + 3 * L).fma(xv(x, x0 + 4L * (l + 3 * L)), a3);
+        }
+        int upper = k - k % L;
+        for (; l < upper; l += L) {
+            a0 = int8(w, q0 + l).fma(xv(x, x0 + 4L * l), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            s += w.get(I8, q0 + l) * x.get(F32, x0 + 4L * l);
+        }
+        return s;
+    }
+
+    /** One int8 row against 4 activation rows {@code xStride} bytes apart: every decoded vector feeds 4 FMAs. */
+    private static void int8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        int upper = k - k % L;
+        int l = 0;
+        for (; l < upper; l += L) {
+            FloatVector v = int8(w, q0 + l);
+            long xo = x0 + 4L * l;
+            a0 = v.fma(xv(x, xo), a0);
+            a1 = v.fma(xv(x, xo + xStride), a1);
+            a2 = v.fma(xv(x, xo + 2 * xStride), a2);
+            a3 = v.fma(xv(x, xo + 3 * xStride), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            float q = w.get(I8, q0 + l);
+            long xo = x0 + 4L * l;
+            s0 += q * x.get(F32, xo);
+            s1 += q * x.get(F32, xo + xStride);
+            s2 += q * x.get(F32, xo + 2 * xStride);
+            s3 += q * x.get(F32, xo + 3 * xStride);
+        }
+        out[0] = s0;
+        out[1] = s1;
+        out[2] = s2;
+        out[3] = s3;
+    }
+
+    // ---- fp8 E4M3 ------------------------------------------------------------------------------------------
+
+    private static void fp8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                int j0, int j1, int rowBlock) {
+        int n = w.rows();
+        int k = w.cols();
+        MemorySegment d = w.data();
+        float[] out = new float[MR];
+        for (int i0 = 0; i0 < m; i0 += rowBlock) {
+            int i1 = Math.min(m, i0 + rowBlock);
+            for (int j = j0; j < j1; j++) {
+                long r = w.rowOffset(j);
+                float scale = d.get(F32, r);
+                int i = i0;
+                for (; i + MR <= i1; i += MR) {
+                    fp8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
+                    for (int t = 0; t < MR; t++) {
+                        store(y, (long) (i + t) * n + j, out[t] * scale, bias, j);
+                    }
+                }
+                for (; i < i1; i++) {
+                    store(y, (long) i * n + j, fp8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
+                }
+            }
+        }
+    }
+
+    /**
+     * E4M3 codes (sign-extended int lanes) to their values; see the class comment. {@code rebias} is 2^120 in every
+     * lane, broadcast once by the caller: a scalar {@code mul} here was left boxed by C2 (measured 10-100x slower).
+     */
+    private static FloatVector fp8(IntVector v, FloatVector rebias) {
+        return v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias);
+    }
+
+    /** Bit 7 of a lane of the result is set when the code is NaN (low 7 bits all ones). */
+    private static IntVector nanFlag(IntVector v) {
+        return v.and(0x7f).add(1);
+    }
+
+    private static float fp8Scalar(MemorySegment w, long at) {
+        return (float) Quantizer.decodeE4M3(w.get(I8, at));
+    }
+
+    private static boolean anyNaN(IntVector sticky) {
+        return (sticky.reduceLanes(VectorOperators.OR) & 0x80) != 0;
+    }
+
+    /**
+     * One fp8 row against one activation row: the unscaled sum, NaN when the row holds a NaN code. Two accumulators,
+     * not four as for int8: with four, the method outgrew C2's node-count inlining cutoff, a vector load helper was
+     * left as a call returning a boxed vector, and the GEMV ran 10x slower (measured).
+     */
+    private static float fp8Dot(MemorySegment w, long q0, MemorySegment x, long x0, int k) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
+        IntVector sticky = IntVector.zero(IS);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
+        int upper2 = k - k % (2 * L);
+        int l = 0;
+        for (; l < upper2; l += 2 * L) {
+            IntVector v0 = bytes(w, q0 + l), v1 = bytes(w, q0 + l + L);
+            sticky = sticky.or(nanFlag(v0)).or(nanFlag(v1));
+            a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
+            a1 = fp8(v1, rebias).fma(xv(x, x0 + 4L * (l + L)), a1);
+        }
+        int upper = k - k % L;
+        for (; l < upper; l += L) {
+            IntVector v0 = bytes(w, q0 + l);
+            sticky = sticky.or(nanFlag(v0));
+            a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
+        }
+        if (anyNaN(sticky)) {
+            return Float.NaN;
+        }
+        float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            s += fp8Scalar(w, q0 + l) * x.get(F32, x0 + 4L * l);
+        }
+        return s;
+    }
+
+    private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        IntVector sticky = IntVector.zero(IS);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
+        int upper = k - k % L;
+        int l = 0;
+        for (; l < upper; l += L) {
+            IntVector b = bytes(w, q0 + l);
+            sticky = sticky.or(nanFlag(b));
+            FloatVector v = fp8(b, rebias);
+            long xo = x0 + 4L * l;
+            a0 = v.fma(xv(x, xo), a0);
+            a1 = v.fma(xv(x, xo + xStride), a1);
+            a2 = v.fma(xv(x, xo + 2 * xStride), a2);
+            a3 = v.fma(xv(x, xo + 3 * xStride), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            float q = fp8Scalar(w, q0 + l); // NaN codes propagate through the scalar product by themselves
+            long xo = x0 + 4L * l;
+            s0 += q * x.get(F32, xo);
+            s1 += q * x.get(F32, xo + xStride);
+            s2 += q * x.get(F32, xo + 2 * xStride);
+            s3 += q * x.get(F32, xo + 3 * xStride);
+        }
+        boolean nan = anyNaN(sticky);
+        out[0] = nan ? Float.NaN : s0;
+        out[1] = nan ? Float.NaN : s1;
+        out[2] = nan ? Float.NaN : s2;
+        out[3] = nan ? Float.NaN : s3;
+    }
+
+    // ---- int4, group-wise asymmetric -------------------------------------------------------------------------
+
+    private static void int4Rows(MemorySegment xs, float[] sums, int m, QuantizedMatrix w, MemorySegment bias,
+                                 MemorySegment y, int j0, int j1, int rowBlock) {
+        int n = w.rows();
+        int k = w.cols();
+        int g = w.type().groupSize();
+        int groups = k / g;
+        MemorySegment d = w.data();
+        float[] out = new float[MR];
+        float[] scaledZeros = new float[groups];
+        long gb = 4 + g / 2;
+        for (int i0 = 0; i0 < m; i0 += rowBlock) {
+            int i1 = Math.min(m, i0 + rowBlock);
+            for (int j = j0; j < j1; j++) {
+                long r = w.rowOffset(j);
+                int i = i0;
+                if (i + MR <= i1) {
+                    for (int c = 0; c < groups; c++) {
+                        scaledZeros[c] = f16(d, r + c * gb) * f16(d, r + c * gb + 2);
+                    }
+                }
+                for (; i + MR <= i1; i += MR) {
+                    int4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, out);
+                    for (int t = 0; t < MR; t++) {
+                        out[t] -= dot(scaledZeros, sums, (i + t) * groups, groups);
+                    }
+                    for (int t = 0; t < MR; t++) {
+                        store(y, (long) (i + t) * n + j, out[t], bias, j);
+                    }
+                }
+                for (; i < i1; i++) {
+                    store(y, (long) i * n + j, int4Dot(d, r, g, groups, xs, 4L * i * k, sums, i * groups), bias, j);
+                }
+            }
+        }
+    }
+
+    /** Low nibbles (even elements) of L bytes as floats. */
+    private static FloatVector lowNibbles(IntVector v) {
+        return (FloatVector) v.and(0xf).convert(VectorOperators.I2F, 0);
+    }
+
+    /** High nibbles (odd elements) of L sign-extended bytes as floats. */
+    private static FloatVector highNibbles(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0xf).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * One int4 row at {@code r} against one split-order activation row: {@code sum_g s_g (sum q x - z_g sum_g x)}.
+     * The row is walked as {@code g / 2L} passes, pass j taking the j-th 2L-weight chunk of every group: each pass is
+     * a long loop whose addresses are linear in the group index, so C2 hoists the segment bounds checks out of it.
+     * A loop over groups around a loop over a group's 1-4 chunks measured 3x slower (entry, exit and checks per
+     * group), and so did one flat loop over chunks that computed each chunk's group (non-linear addresses). The
+     * packed row (at most a few KiB) stays in L1 between passes. Two accumulators take alternate groups, so the
+     * scale FMAs do not wait on each other.
+     */
+    private static float int4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0,
+                                 float[] sums, int s0) {
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        long gb = 4 + g / 2;
+        long xg = 4L * g;
+        // Pass 0 also accumulates the zero-point terms: scalar work the core overlaps with the vector work of the
+        // same iterations (a separate scalar pass measured ~20% slower for int4g32).
+        float zeroTerm = 0;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 4 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            boolean first = j == 0;
+            int c = 0;
+            for (; c + 1 < groups; c += 2) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                long xo = xj + c * xg;
+                float sc0 = f16(w, at);
+                float sc1 = f16(w, at + gb);
+                FloatVector t0 = lowNibbles(v0).fma(xv(x, xo), highNibbles(v0).mul(xv(x, xo + 4L * L)));
+                FloatVector t1 = lowNibbles(v1).fma(xv(x, xo + xg), highNibbles(v1).mul(xv(x, xo + xg + 4L * L)));
+                acc0 = t0.fma(FloatVector.broadcast(FS, sc0), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(FS, sc1), acc1);
+                if (first) {
+                    zeroTerm += sc0 * f16(w, at + 2) * sums[s0 + c] + sc1 * f16(w, at + gb + 2) * sums[s0 + c + 1];
+                }
+            }
+            if (c < groups) {
+                long at = r + c * gb;
+                IntVector v = bytes(w, q + c * gb);
+                long xo = xj + c * xg;
+                float sc = f16(w, at);
+                FloatVector t = lowNibbles(v).fma(xv(x, xo), highNibbles(v).mul(xv(x, xo + 4L * L)));
+                acc0 = t.fma(FloatVector.broadcast(FS, sc), acc0);
+                if (first) {
+                    zeroTerm += sc * f16(w, at + 2) * sums[s0 + c];
+                }
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm;
+    }
+
+    /** {@code sum_c a[c] * b[b0 + c]} for c in [0, n): the zero-point terms of one activation row. */
+    private static float dot(float[] a, float[] b, int b0, int n) {
+        FloatVector acc = FloatVector.zero(FS);
+        int c = 0;
+        for (; c + L <= n; c += L) {
+            acc = FloatVector.fromArray(FS, a, c).fma(FloatVector.fromArray(FS, b, b0 + c), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; c < n; c++) {
+            s += a[c] * b[b0 + c];
+        }
+        return s;
+    }
+
+    /**
+     * One int4 row against 4 activation rows: each decoded chunk feeds all four; passes as in int4Dot. Writes
+     * {@code sum_g s_g sum q x} per activation row; the caller subtracts the zero-point terms, computed from the
+     * row's {@code s_g z_g} once for all its tiles (per tile, they cost more than the vector work: measured).
+     */
+    private static void int4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
+                                  float[] out) {
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
+        long gb = 4 + g / 2;
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 4 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            for (int c = 0; c < groups; c++) {
+                IntVector v = bytes(w, q + c * gb);
+                FloatVector lo = lowNibbles(v);
+                FloatVector hi = highNibbles(v);
+                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
+                long xo = xj + c * xg;
+                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD);
+        out[1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---- NF4 -----------------------------------------------------------------------------------------------
+
+    private static void nf4Rows(MemorySegment xs, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                int j0, int j1, int rowBlock) {
+        int n = w.rows();
+        int k = w.cols();
+        int g = w.type().groupSize();
+        int groups = k / g;
+        MemorySegment d = w.data();
+        float[] out = new float[MR];
+        for (int i0 = 0; i0 < m; i0 += rowBlock) {
+            int i1 = Math.min(m, i0 + rowBlock);
+            for (int j = j0; j < j1; j++) {
+                long r = w.rowOffset(j);
+                int i = i0;
+                for (; i + MR <= i1; i += MR) {
+                    nf4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, out);
+                    for (int t = 0; t < MR; t++) {
+                        store(y, (long) (i + t) * n + j, out[t], bias, j);
+                    }
+                }
+                for (; i < i1; i++) {
+                    store(y, (long) i * n + j, nf4Dot(d, r, g, groups, xs, 4L * i * k), bias, j);
+                }
+            }
+        }
+    }
+
+    /** The NF4 levels of 4-bit codes (int lanes in [0, 16)); {@code t1} is read only with 8 lanes. */
+    private static FloatVector nf4(IntVector codes, IntVector t0, IntVector t1) {
+        return (L == 16 ? codes.selectFrom(t0) : codes.selectFrom(t0, t1)).reinterpretAsFloats();
+    }
+
+    // The tables are loaded per call rather than held in static final vectors: a static final vector feeding a
+    // loop kept C2 from keeping it in a register in VectorKernels (measured there, 10x on the GEMV).
+    private static IntVector table0() {
+        return IntVector.fromArray(IS, NF4_BITS, 0);
+    }
+
+    private static IntVector table1() {
+        return L == 16 ? IntVector.fromArray(IS, NF4_BITS, 0) : IntVector.fromArray(IS, NF4_BITS, 8);
+    }
+
+    /** The NF4 levels of the low (even) and high (odd) nibbles of a chunk's L bytes. */
+    private static FloatVector nf4Low(IntVector v, IntVector t0, IntVector t1) {
+        return nf4(v.and(0xf), t0, t1);
+    }
+
+    private static FloatVector nf4High(IntVector v, IntVector t0, IntVector t1) {
+        return nf4(v.lanewise(VectorOperators.LSHR, 4).and(0xf), t0, t1);
+    }
+
+    /** One NF4 row against one split-order activation row: passes and two accumulators, as in int4Dot. */
+    private static float nf4Dot(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0) {
+        IntVector t0 = table0(), t1 = table1();
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        long gb = 2 + g / 2;
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 2 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            int c = 0;
+            for (; c + 1 < groups; c += 2) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                long xo = xj + c * xg;
+                FloatVector p0 = nf4Low(v0, t0, t1).fma(xv(x, xo), nf4High(v0, t0, t1).mul(xv(x, xo + 4L * L)));
+                FloatVector p1 = nf4Low(v1, t0, t1).fma(xv(x, xo + xg), nf4High(v1, t0, t1).mul(xv(x, xo + xg + 4L * L)));
+                acc0 = p0.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+                acc1 = p1.fma(FloatVector.broadcast(FS, f16(w, at + gb)), acc1);
+            }
+            if (c < groups) {
+                IntVector v = bytes(w, q + c * gb);
+                long xo = xj + c * xg;
+                FloatVector p = nf4Low(v, t0, t1).fma(xv(x, xo), nf4High(v, t0, t1).mul(xv(x, xo + 4L * L)));
+                acc0 = p.fma(FloatVector.broadcast(FS, f16(w, r + c * gb)), acc0);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void nf4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
+                                 float[] out) {
+        IntVector t0 = table0(), t1 = table1();
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
+        long gb = 2 + g / 2;
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 2 + (long) j * L;
+            long xj = x0 + 8L * L * j;
+            for (int c = 0; c < groups; c++) {
+                IntVector v = bytes(w, q + c * gb);
+                FloatVector lo = nf4Low(v, t0, t1);
+                FloatVector hi = nf4High(v, t0, t1);
+                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
+                long xo = xj + c * xg;
+                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
+                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
+                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
+                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD);
+        out[1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---- scalar fallback -----------------------------------------------------------------------------------
+
+    /** Rows of a type without a vector path: dequantize element by element, accumulate in float64. */
+    private static void scalarRows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                   int j0, int j1) {
+        int n = w.rows();
+        int k = w.cols();
+        double[] row = new double[k];
+        for (int j = j0; j < j1; j++) {
+            Quantizer.dequantizeRow(w, j, row);
+            for (int i = 0; i < m; i++) {
+                double s = 0;
+                for (int c = 0; c < k; c++) {
+                    s += x.getAtIndex(F32, (long) i * k + c) * row[c];
+                }
+                store(y, (long) i * n + j, (float) s, bias, j);
+            }
+        }
+    }
+}

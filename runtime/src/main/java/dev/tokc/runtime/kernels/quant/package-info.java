@@ -1,0 +1,22 @@
+/**
+ * Matrix products over packed quantized weights (issue 7): int8 and FP8 E4M3 per output channel, int4 group-wise
+ * asymmetric and NF4 group-wise, with f32 activations.
+ *
+ * <ul>
+ *   <li>{@link dev.tokc.runtime.kernels.quant.QuantFormat} / {@link dev.tokc.runtime.kernels.quant.QuantType}: the
+ *       block geometry (bits per weight, metadata bytes per group, group size), as in the compiler's IR types.</li>
+ *   <li>{@link dev.tokc.runtime.kernels.quant.Quantizer}: the packed byte layout, the quantizer (f32 to packed bytes,
+ *       the compiler's rounding rules) and the scalar dequantizer.</li>
+ *   <li>{@link dev.tokc.runtime.kernels.quant.QuantizedMatrix}: a zero-copy view of a packed {@code [out, in]}
+ *       matrix in a (typically memory-mapped) segment.</li>
+ *   <li>{@link dev.tokc.runtime.kernels.quant.QuantKernels}: the one interface;
+ *       {@link dev.tokc.runtime.kernels.quant.ReferenceQuantKernels} (dequantize, then dot in float64) and
+ *       {@link dev.tokc.runtime.kernels.quant.VectorQuantKernels} (Vector API, dequantization fused into the inner
+ *       loop, rows split over a {@link dev.tokc.runtime.kernels.WorkerPool}).</li>
+ * </ul>
+ *
+ * The runtime does not depend on the compiler, so the layout is re-stated here; {@code QuantLayoutCrossCheckTest}
+ * in {@code tests/} checks both sides against each other byte for byte. Benchmarks: {@code QuantGemvBench} and
+ * {@code QuantGemvCheck} under {@code runtime/src/jmh/java}; figures in {@code docs/benchmarks.md}.
+ */
+package dev.tokc.runtime.kernels.quant;
