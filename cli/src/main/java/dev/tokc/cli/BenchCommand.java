@@ -38,6 +38,11 @@ final class BenchCommand implements Command {
                 .desc("benchmark a running OpenAI-compatible server instead of an engine").build());
         o.addOption(Option.builder().longOpt("measure-bandwidth")
                 .desc("measure and print this machine's memory read bandwidth (1 thread and all threads)").build());
+        // Shared by both benchmarks: N, or MIN:MAX for lengths drawn uniformly per request (server mode).
+        o.addOption(Option.builder().longOpt("prompt-len").hasArg().argName("N|MIN:MAX")
+                .desc("prompt tokens per sequence/request (default 128)").build());
+        o.addOption(Option.builder().longOpt("gen-len").hasArg().argName("N|MIN:MAX")
+                .desc("generated tokens per sequence/request (default 128)").build());
         EngineBench.addOptions(o);
         ServerBench.addOptions(o);
         return o;
