@@ -7,17 +7,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokc.ir.testing.SharedData;
 import dev.tokc.runtime.server.OpenAiServer;
 import dev.tokc.runtime.server.ServeException;
 import dev.tokc.runtime.server.ServeOptions;
 import dev.tokc.runtime.server.ServingModel;
+import dev.tokc.runtime.tokenizer.ChatTemplate;
+import dev.tokc.runtime.tokenizer.Tokenizers;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -137,6 +142,22 @@ class ServeLimitsTest {
                     assertEquals(alone, r.get().json().get("choices").get(0).get("text").asText());
                 }
             }
+        }
+    }
+
+    @Test
+    void chatTemplateFromAFile() throws Exception {
+        Path config = SharedData.require("tokenizers/llama3/tokenizer_config.json");
+        try (OpenAiServer server = ServeFixture.start(ServeOptions.builder().kvBlocks(64).chatTemplate(config))) {
+            ObjectNode body = JSON.createObjectNode().put("max_tokens", 4).put("temperature", 0);
+            body.putArray("messages").add(JSON.createObjectNode().put("role", "user").put("content", "Speak, friend."));
+            JsonNode r = new ServeFixture.Client(server).post("/v1/chat/completions", body).json();
+            String rendered = ChatTemplate.load(config).render(
+                    List.of(Map.of("role", "user", "content", "Speak, friend.")), true);
+            assertTrue(rendered.contains("<|start_header_id|>user<|end_header_id|>"), rendered);
+            int expected = Tokenizers.load(ServeFixture.engine()).encode(rendered, false, true).length;
+            assertEquals(expected, r.get("usage").get("prompt_tokens").asInt(), r.toString());
+            assertTrue(server.model().chatTemplateSource().endsWith("tokenizer_config.json"));
         }
     }
 
