@@ -42,7 +42,7 @@ import java.util.logging.Logger;
  *
  * <pre>
  *   POST /v1/completions        POST /v1/chat/completions     (stream: true -> server-sent events, data: [DONE])
- *   GET  /v1/models             GET  /health                  GET /metrics (Prometheus text)
+ *   GET  /v1/models[/ID]        GET  /health                  GET /metrics (Prometheus text)
  * </pre>
  *
  * Every refusal is an OpenAI error object ({@link ApiError}) with its status: 400 malformed JSON, wrong types,
@@ -222,6 +222,16 @@ public final class OpenAiServer implements AutoCloseable {
                 requireMethod(method, "GET");
                 authorize(req);
                 sendJson(res, 200, models());
+            }
+            case String p when p.startsWith("/v1/models/") -> {
+                requireMethod(method, "GET");
+                authorize(req);
+                String id = java.net.URLDecoder.decode(p.substring("/v1/models/".length()), StandardCharsets.UTF_8);
+                if (!id.equals(model.name())) {
+                    throw new ApiError(404, "invalid_request_error", "The model '" + id + "' does not exist; this "
+                            + "server serves '" + model.name() + "'", "model", "model_not_found");
+                }
+                sendJson(res, 200, (ObjectNode) models().get("data").get(0));
             }
             case "/v1/completions", "/v1/chat/completions" -> {
                 requireMethod(method, "POST");

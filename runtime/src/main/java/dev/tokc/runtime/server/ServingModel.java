@@ -144,6 +144,10 @@ public final class ServingModel implements AutoCloseable {
             executor.warmUp(options.maxNumBatchedTokens(), maxModelLen);
             plan = plan.withActivationBytes(runner.activationBytes());
             log.accept(plan.describe());
+            if (plan.problem().isPresent()) {   // the measured arena can tip it over
+                throw new ServeException("cannot serve " + dir + ": " + plan.problem().get()
+                        + " (or lower --max-num-batched-tokens, which sizes the activation arena)");
+            }
             log.accept("chat template: " + chatSource);
 
             SchedulerConfig sc = SchedulerConfig.of(options.maxNumBatchedTokens(), options.maxNumSeqs());

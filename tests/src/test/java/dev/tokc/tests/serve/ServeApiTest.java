@@ -285,6 +285,8 @@ class ServeApiTest {
         JsonNode models = client.get("/v1/models").json();
         assertEquals("list", models.get("object").asText());
         assertEquals(model, models.get("data").get(0).get("id").asText());
+        assertEquals(model, client.get("/v1/models/" + model).json().get("id").asText());
+        client.get("/v1/models/gpt-4").assertError(404);
         assertEquals("{\"status\":\"ok\"}", client.get("/health").body());
         client.post("/v1/completions", completion("ROMEO:", 4));
         String m = client.get("/metrics").body();
