@@ -41,7 +41,8 @@ public record ServeOptions(String host, int port, Optional<String> apiKey, Optio
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8000;
     public static final long DEFAULT_KV_CACHE_MEMORY = 1L << 30;
-    public static final int DEFAULT_MAX_NUM_BATCHED_TOKENS = 1024;
+    /** Smaller than vLLM's GPU default: on a CPU a step's time grows with its tokens, and every running stream waits for it. */
+    public static final int DEFAULT_MAX_NUM_BATCHED_TOKENS = 512;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
     public static final long DEFAULT_MAX_BODY_BYTES = 4L << 20;
     public static final int DEFAULT_MAX_WAITING_REQUESTS = 1024;
