@@ -320,6 +320,10 @@ public final class OpenAiServer implements AutoCloseable {
     private void generate(ParsedRequest p, ServerResponse res) throws IOException, InterruptedException {
         int seqs = p.numChoices();
         int limit = options.maxNumSeqs() + options.maxWaitingRequests();
+        if (seqs > limit) {   // could never be admitted: retrying is pointless, so not a 429
+            throw ApiError.badRequest("the request asks for " + seqs + " sequences (prompts x n); this server holds "
+                    + "at most " + limit + " in flight", "n");
+        }
         if (inflightSeqs.addAndGet(seqs) > limit) {
             inflightSeqs.addAndGet(-seqs);
             throw new ApiError(429, "rate_limit_error", "the server is at capacity (" + limit
