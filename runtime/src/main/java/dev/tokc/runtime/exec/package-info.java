@@ -9,6 +9,9 @@
  *   <li>{@link dev.tokc.runtime.exec.StepExecutor}: the paged step program over a KV cache whose blocks a
  *       {@code KvBlockManager} hands out; {@link dev.tokc.runtime.exec.JvmExecutor}: the full-forward program
  *       (no cache), the reference beside it.</li>
+ *   <li>{@link dev.tokc.runtime.exec.StepProgramRunner}: what both paged executors share (engine, program, kernels,
+ *       per-layer KV cache); {@link dev.tokc.runtime.exec.ProgramStepExecutor}: the step program behind the
+ *       scheduler's {@code GenerationLoop} (the loop owns the block bookkeeping), which {@code tokc serve} runs.</li>
  *   <li>{@link dev.tokc.runtime.exec.Generator} (one sequence, streaming text) and
  *       {@link dev.tokc.runtime.exec.BatchGenerator} (many sequences per step): the generate loops.</li>
  * </ul>
