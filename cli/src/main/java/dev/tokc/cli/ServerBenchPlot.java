@@ -13,6 +13,7 @@ import java.util.function.ToDoubleFunction;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.LogarithmicAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
@@ -22,9 +23,10 @@ import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
 /**
- * The chart of {@code tokc bench --server --plot}: concurrency on a log-2 axis; above, output tokens/s (solid) and
- * requests/s (dashed, right axis); below, on a log axis, TTFT p50 (solid), TTFT p99 (dashed) and ITL p50 (dotted) in
- * ms. One colour per run, so {@code --compare} puts e.g. continuous and static batching side by side.
+ * The chart of {@code tokc bench --server --plot}: concurrency on a log-2 axis; above, output tokens/s; below, on a
+ * log axis, TTFT p50 (solid), TTFT p99 (dashed) and ITL p50 (dotted) in ms. One colour per run, so {@code --compare}
+ * puts e.g. continuous and static batching side by side. Requests/s stays in the table: drawn here it would only
+ * retrace tokens/s divided by the mean output length.
  */
 final class ServerBenchPlot {
     private ServerBenchPlot() {}
@@ -65,17 +67,17 @@ final class ServerBenchPlot {
         plot.setGap(12);
 
         XYPlot throughput = new XYPlot();
-        throughput.setRangeAxis(0, new NumberAxis("output tokens/s"));
-        throughput.setRangeAxis(1, new NumberAxis("requests/s (dashed)"));
-        throughput.setDataset(0, series(runs, "out tok/s", ServerBenchLevel::outputTokensPerS));
-        throughput.setDataset(1, series(runs, "req/s", ServerBenchLevel::requestsPerS));
-        throughput.mapDatasetToRangeAxis(1, 1);
-        throughput.setRenderer(0, renderer(runs.size(), SOLID));
-        throughput.setRenderer(1, renderer(runs.size(), DASHED));
+        NumberAxis tokPerS = new NumberAxis("output tokens/s");
+        tokPerS.setAutoRangeIncludesZero(true);
+        throughput.setRangeAxis(tokPerS);
+        throughput.setDataset(series(runs, "out tok/s", ServerBenchLevel::outputTokensPerS));
+        throughput.setRenderer(renderer(runs.size(), SOLID));
         plot.add(throughput, 1);
 
-        LogAxis ms = new LogAxis("latency, ms (log)");
-        ms.setNumberFormatOverride(new DecimalFormat("0.##"));
+        // Log scale: TTFT p99 under load can be a thousand times ITL p50. This axis labels 1-2-5 style steps.
+        LogarithmicAxis ms = new LogarithmicAxis("latency, ms (log scale)");
+        ms.setStrictValuesFlag(false);
+        ms.setAutoRangeNextLogFlag(false);
         XYPlot latency = new XYPlot();
         latency.setRangeAxis(ms);
         latency.setDataset(0, series(runs, "TTFT p50", l -> l.ttftMs().p50()));
@@ -87,8 +89,9 @@ final class ServerBenchPlot {
         plot.add(latency, 1);
 
         ServerBenchRun last = runs.get(runs.size() - 1);
+        boolean oneMode = runs.stream().allMatch(r -> r.mode().equals(last.mode()));
         String title = "tokc bench --server: " + last.model() + ", prompt " + last.promptLen() + ", gen "
-                + last.genLen() + ", " + last.mode();
+                + last.genLen() + (oneMode ? ", " + last.mode() : "");
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         return chart;
