@@ -45,6 +45,14 @@ final class LoadGenClient implements AutoCloseable {
         }
     }
 
+    /**
+     * What every request of a run carries besides its prompt and length.
+     *
+     * @param ignoreEos sends {@code ignore_eos: true} (a vLLM extension tokc serve takes) so that every request
+     *     generates exactly {@code max_tokens}; servers that do not know the field may refuse it
+     */
+    record Params(String model, double temperature, boolean ignoreEos) {}
+
     private final URI base;
     private final String apiKey;
     private final Duration timeout;
@@ -119,9 +127,9 @@ final class LoadGenClient implements AutoCloseable {
     }
 
     /** The JSON body of one streamed completion request. */
-    static byte[] body(String model, LoadGenRequest r, Shape shape, double temperature) {
+    static byte[] body(Params params, LoadGenRequest r, Shape shape) {
         ObjectNode o = JSON.createObjectNode();
-        o.put("model", model);
+        o.put("model", params.model());
         if (r.promptIds() != null) {
             ArrayNode ids = o.putArray("prompt");
             for (int id : r.promptIds()) {
@@ -131,7 +139,10 @@ final class LoadGenClient implements AutoCloseable {
             o.put("prompt", r.promptText());
         }
         o.put("max_tokens", r.maxTokens());
-        o.put("temperature", temperature);
+        o.put("temperature", params.temperature());
+        if (params.ignoreEos()) {
+            o.put("ignore_eos", true);
+        }
         o.put("stream", true);
         if (shape.includeUsage()) {
             o.putObject("stream_options").put("include_usage", true);
@@ -144,12 +155,11 @@ final class LoadGenClient implements AutoCloseable {
     }
 
     /** Sends one streamed completion and times it; failures are results, see the class comment. */
-    LoadGenResult complete(String model, LoadGenRequest r, Shape shape, double temperature)
-            throws InterruptedException {
+    LoadGenResult complete(Params params, LoadGenRequest r, Shape shape) throws InterruptedException {
         URI uri = endpoint("v1/completions");
         HttpRequest req = authorized(HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body(model, r, shape, temperature)))).build();
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body(params, r, shape)))).build();
         long start = System.nanoTime();
         HttpResponse<InputStream> resp;
         try {

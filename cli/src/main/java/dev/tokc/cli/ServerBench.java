@@ -55,6 +55,8 @@ final class ServerBench {
         o.addOption(opt("api-key", "KEY", "server mode: sent as Authorization: Bearer KEY"));
         o.addOption(opt("seed", "S", "server mode: seed of request lengths, prompts and arrivals (default 0)"));
         o.addOption(opt("temperature", "T", "server mode: sampling temperature of the requests (default 0, greedy)"));
+        o.addOption(Option.builder().longOpt("ignore-eos").desc("server mode: ask for exactly --gen-len tokens per "
+                + "request (ignore_eos: true, a vLLM extension that tokc serve takes)").build());
         o.addOption(opt("prompt-format", "auto|ids|text", "server mode: send prompts as token-id arrays or as random"
                 + " words (default auto: ids if the server takes them)"));
         o.addOption(opt("token-range", "LO:HI", "server mode: prompt token ids are drawn from [LO, HI) (default "
@@ -73,7 +75,7 @@ final class ServerBench {
 
     /** Everything the command line asked for, checked before any request is sent. */
     record Config(String server, int[] levels, double requestRate, Integer numRequests, int warmup, String model,
-            String apiKey, long seed, double temperature, String promptFormat, int tokenLo, int tokenHi,
+            String apiKey, long seed, double temperature, boolean ignoreEos, String promptFormat, int tokenLo, int tokenHi,
             Duration timeout, LoadGenLength promptLen, LoadGenLength genLen, Path json, Path plot, String label,
             List<Path> compare) {
 
@@ -143,7 +145,7 @@ final class ServerBench {
             }
         }
         return new Config(server, levels, rate, n, warmup, cmd.getOptionValue("model"), cmd.getOptionValue("api-key"),
-                seed, temperature, format, range.min(), range.max(), Duration.ofSeconds(timeoutS),
+                seed, temperature, cmd.hasOption("ignore-eos"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS),
                 LoadGenLength.parse("prompt-len", cmd.getOptionValue("prompt-len", "128")),
                 LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")), json, plot,
                 cmd.getOptionValue("label", "run"), compare);
@@ -193,12 +195,13 @@ final class ServerBench {
     static ServerBenchRun measure(Config c, Io io) throws InterruptedException {
         try (LoadGenClient client = new LoadGenClient(c.server(), c.apiKey(), c.timeout())) {
             String model = c.model() != null ? c.model() : client.firstModel();
-            Probe probe = probe(client, model, c, io);
+            LoadGenClient.Params params = new LoadGenClient.Params(model, c.temperature(), c.ignoreEos());
+            Probe probe = probe(client, params, c, io);
             io.err().println("server " + client.endpoint("v1/completions") + ", model " + model + ", " + probe.shape()
                     + (probe.shape().tokenIds() ? "" : String.format(", %.2f tokens per word", probe.tokensPerWord())));
             Random warm = new Random(c.seed() ^ 0x5DEECE66DL);
             for (int i = 0; i < c.warmup(); i++) {
-                LoadGenResult r = client.complete(model, request(warm, c, probe), probe.shape(), c.temperature());
+                LoadGenResult r = client.complete(params, request(warm, c, probe), probe.shape());
                 if (!r.ok()) {
                     throw new UserError("warm-up request " + (i + 1) + " to " + client.endpoint("v1/completions")
                             + " failed: " + r.error());
@@ -214,15 +217,16 @@ final class ServerBench {
                 long t0 = System.nanoTime();
                 List<LoadGenResult> results = c.openLoop()
                         ? openLoop(reqs, conc, c.requestRate(), c.seed(),
-                                r -> client.complete(model, r, probe.shape(), c.temperature()))
-                        : closedLoop(reqs, conc, r -> client.complete(model, r, probe.shape(), c.temperature()));
+                                r -> client.complete(params, r, probe.shape()))
+                        : closedLoop(reqs, conc, r -> client.complete(params, r, probe.shape()));
                 long t1 = results.stream().mapToLong(LoadGenResult::endNs).max().orElse(System.nanoTime());
                 ServerBenchLevel level = ServerBenchLevel.summarize(conc, results, t0, t1);
                 levels.add(level);
                 io.err().printf("  %.1f s, %d failed%n", level.durationS(), level.failures());
             }
             return new ServerBenchRun(c.label(), c.server(), model, c.mode(), c.promptLen().toString(),
-                    c.genLen().toString(), c.seed(), probe.shape().toString(), started, loadBefore, loadAverage(),
+                    c.genLen().toString(), c.seed(), probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "")
+                            + ", temperature " + c.temperature(), started, loadBefore, loadAverage(),
                     levels);
         }
     }
@@ -234,7 +238,8 @@ final class ServerBench {
      * Finds a request shape the server accepts: token-id prompts are preferred (exact lengths), text is the fallback;
      * {@code stream_options.include_usage} is preferred (exact token counts), leaving it out the fallback.
      */
-    static Probe probe(LoadGenClient client, String model, Config c, Io io) throws InterruptedException {
+    static Probe probe(LoadGenClient client, LoadGenClient.Params params, Config c, Io io)
+            throws InterruptedException {
         List<LoadGenClient.Shape> shapes = new ArrayList<>();
         for (boolean usage : new boolean[] {true, false}) {
             if (!c.promptFormat().equals("text")) {
@@ -252,7 +257,7 @@ final class ServerBench {
                             LoadGenPrompts.randomIds(rnd, PROBE_PROMPT, c.tokenLo(), c.tokenHi()), null)
                     : new LoadGenRequest(CALIBRATION_WORDS, PROBE_GEN, null,
                             LoadGenPrompts.randomWords(rnd, CALIBRATION_WORDS));
-            LoadGenResult res = client.complete(model, r, shape, c.temperature());
+            LoadGenResult res = client.complete(params, r, shape);
             if (res.ok()) {
                 double perWord = 1.0;
                 if (!shape.tokenIds()) {

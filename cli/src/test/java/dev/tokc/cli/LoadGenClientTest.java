@@ -81,18 +81,21 @@ class LoadGenClientTest {
     @Test
     void requestBody() throws Exception {
         ObjectMapper m = new ObjectMapper();
-        JsonNode ids = m.readTree(new String(LoadGenClient.body("m", REQ, new LoadGenClient.Shape(true, true), 0),
+        JsonNode ids = m.readTree(new String(LoadGenClient.body(new LoadGenClient.Params("m", 0, false), REQ,
+                new LoadGenClient.Shape(true, true)),
                 StandardCharsets.UTF_8));
         assertEquals("m", ids.get("model").asText());
         assertEquals("[5,6,7]", ids.get("prompt").toString());
         assertEquals(4, ids.get("max_tokens").asInt());
         assertTrue(ids.get("stream").asBoolean());
         assertTrue(ids.get("stream_options").get("include_usage").asBoolean());
-        JsonNode text = m.readTree(new String(LoadGenClient.body("m", new LoadGenRequest(2, 9, null, "to be"),
-                new LoadGenClient.Shape(false, false), 0.7), StandardCharsets.UTF_8));
+        assertNull(ids.get("ignore_eos"));
+        JsonNode text = m.readTree(new String(LoadGenClient.body(new LoadGenClient.Params("m", 0.7, true),
+                new LoadGenRequest(2, 9, null, "to be"), new LoadGenClient.Shape(false, false)), StandardCharsets.UTF_8));
         assertEquals("to be", text.get("prompt").asText());
         assertEquals(0.7, text.get("temperature").asDouble());
         assertNull(text.get("stream_options"));
+        assertTrue(text.get("ignore_eos").asBoolean());
     }
 
     @Test
