@@ -178,7 +178,8 @@ final class LoadGenClient implements AutoCloseable {
                 return LoadGenResult.failed(r, start, System.nanoTime(), "answered Content-Type " + type
                         + " instead of text/event-stream to stream: true: " + snippet(text));
             }
-            return readStream(r, start, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
+            return checked(readStream(r, start, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))),
+                    params.ignoreEos());
         } catch (IOException e) {
             return LoadGenResult.failed(r, start, System.nanoTime(), "stream broke: " + describe(e, uri));
         }
@@ -243,6 +244,30 @@ final class LoadGenClient implements AutoCloseable {
                         + " events without data: [DONE]");
             }
         }
+    }
+
+    /**
+     * Turns a result that worked into a failure when its counts contradict the request: more tokens than
+     * {@code max_tokens}, more text chunks than the usage's tokens, or with {@code ignore_eos} not exactly
+     * {@code max_tokens}. A benchmark that trusted such counts would report throughput the server did not deliver.
+     */
+    static LoadGenResult checked(LoadGenResult r, boolean ignoreEos) {
+        if (!r.ok()) {
+            return r;
+        }
+        int max = r.request().maxTokens();
+        String wrong = null;
+        if (r.outputTokens() > max) {
+            wrong = "returned " + r.outputTokens() + " tokens for max_tokens " + max;
+        } else if (r.usageReported() && r.tokenNs().length > r.outputTokens()) {
+            wrong = "streamed " + r.tokenNs().length + " chunks with text but usage.completion_tokens is "
+                    + r.outputTokens();
+        } else if (ignoreEos && r.outputTokens() != max) {
+            wrong = "returned " + r.outputTokens() + " tokens with ignore_eos for max_tokens " + max
+                    + " (finish_reason " + r.finishReason() + ")";
+        }
+        return wrong == null ? r : new LoadGenResult(r.request(), r.startNs(), r.tokenNs(), r.endNs(),
+                r.outputTokens(), r.usageReported(), r.promptTokens(), r.finishReason(), wrong);
     }
 
     private static long[] toArray(List<Long> xs) {

@@ -31,6 +31,7 @@ record ServerBenchLevel(int concurrency, int requests, int failures, String firs
         List<Double> itl = new ArrayList<>();
         for (LoadGenResult r : results) {
             if (!r.ok()) {
+                // a result with a count error still delivered its tokens, but they are not trusted
                 if (firstError == null) {
                     firstError = r.error();
                 }

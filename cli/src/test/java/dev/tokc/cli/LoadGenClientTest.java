@@ -79,6 +79,22 @@ class LoadGenClientTest {
     }
 
     @Test
+    void countsThatContradictTheRequestFail() throws Exception {
+        // REQ asks for max_tokens 4
+        String usage3 = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":3}}\n\n";
+        LoadGenResult three = read(chunk("a", null) + chunk("b", null) + chunk("c", "stop") + usage3 + "data: [DONE]\n\n");
+        assertTrue(LoadGenClient.checked(three, false).ok());
+        assertEquals("returned 3 tokens with ignore_eos for max_tokens 4 (finish_reason stop)",
+                LoadGenClient.checked(three, true).error());
+        LoadGenResult five = read(chunk("a", null).repeat(5) + "data: [DONE]\n\n");
+        assertEquals("returned 5 tokens for max_tokens 4", LoadGenClient.checked(five, false).error());
+        String usage1 = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n";
+        LoadGenResult lying = read(chunk("a", null) + chunk("b", null) + usage1 + "data: [DONE]\n\n");
+        assertEquals("streamed 2 chunks with text but usage.completion_tokens is 1",
+                LoadGenClient.checked(lying, false).error());
+    }
+
+    @Test
     void requestBody() throws Exception {
         ObjectMapper m = new ObjectMapper();
         JsonNode ids = m.readTree(new String(LoadGenClient.body(new LoadGenClient.Params("m", 0, false), REQ,

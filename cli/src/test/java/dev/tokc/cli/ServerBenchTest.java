@@ -119,7 +119,7 @@ class ServerBenchTest {
             Path png = tmp.resolve("out/run.png");
             Result r = tokc("bench", "--server", fake.url(), "--concurrency", "1,3", "--num-requests", "6",
                     "--prompt-len", "4:9", "--gen-len", "2:5", "--warmup", "1", "--seed", "7", "--json", json.toString(),
-                    "--plot", png.toString(), "--label", "fake");
+                    "--plot", png.toString(), "--label", "fake", "--ignore-eos");
             assertEquals(0, r.code(), r.err());
             List<Seen> served = fake.served();
             assertEquals(1 + 1 + 6 + 6, served.size(), "probe, warm-up, two levels of 6");
