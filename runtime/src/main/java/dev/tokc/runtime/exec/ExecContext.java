@@ -104,6 +104,11 @@ public final class ExecContext implements AutoCloseable {
         return kernels;
     }
 
+    /** Bytes of the activation arena's main block: the high-water mark of the runs so far (for memory plans). */
+    public long arenaCapacity() {
+        return arena.capacity();
+    }
+
     @Override
     public void close() {
         arena.close();

@@ -1,18 +1,9 @@
 package dev.tokc.runtime.exec;
 
-import dev.tokc.runtime.artifact.ArtifactException;
 import dev.tokc.runtime.artifact.Engine;
-import dev.tokc.runtime.artifact.KvCacheInfo;
-import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.Elements;
-import dev.tokc.runtime.kernels.Kernels;
-import dev.tokc.runtime.kernels.PagedKvCache;
-import dev.tokc.runtime.kernels.ReferenceKernels;
-import dev.tokc.runtime.kernels.VectorKernels;
-import dev.tokc.runtime.kernels.WorkerPool;
 import dev.tokc.runtime.kv.KvBlockManager;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,11 +37,7 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
     /** Which logits rows a chunk wants. */
     public enum Rows { NONE, LAST, ALL }
 
-    private final Engine engine;
-    private final CompiledProgram program;
-    private final WorkerPool pool;
-    private final ExecContext ctx;
-    private final Arena cacheArena = Arena.ofShared();
+    private final StepProgramRunner runner;
     private final KvBlockManager blocks;
     private final int blockSize;
     private final int vocab;
@@ -58,26 +45,11 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
     private final Map<Long, Integer> computed = new HashMap<>();
     private long nextSeqId = 1L << 40;
 
-    private StepExecutor(Engine engine, ProgramInfo info, CompiledProgram program, WorkerPool pool, Kernels kernels,
-            int numBlocks) {
-        this.engine = engine;
-        this.program = program;
-        this.pool = pool;
-        this.ctx = new ExecContext(kernels, WeightSet.of(engine), 1 << 20);
-        KvCacheInfo kv = engine.manifest().kvCache();
-        this.blockSize = kv.blockSize();
-        ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
-        long bytes = PagedKvCache.segmentBytes(numBlocks, blockSize, kv.kvHeads(), kv.headDim(), type);
-        PagedKvCache[] layers = new PagedKvCache[kv.layers()];
-        for (int l = 0; l < layers.length; l++) {
-            // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
-            layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type, numBlocks,
-                    blockSize, kv.kvHeads(), kv.headDim());
-        }
-        ctx.setKvCaches(layers);
-        this.blocks = new KvBlockManager(numBlocks, blockSize, true);
-        List<String> outShape = info.outputs().get(0).shape();
-        this.vocab = Integer.parseInt(outShape.get(outShape.size() - 1));
+    private StepExecutor(StepProgramRunner runner) {
+        this.runner = runner;
+        this.blockSize = runner.kvCache().blockSize();
+        this.blocks = new KvBlockManager(runner.numBlocks(), blockSize, true);
+        this.vocab = runner.vocabSize();
     }
 
     /**
@@ -85,20 +57,7 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
      * block) and the chosen kernels.
      */
     public static StepExecutor open(Path dir, int threads, JvmExecutor.KernelChoice kernels, int numBlocks) throws IOException {
-        Engine engine = Engine.open(dir);
-        try {
-            ProgramInfo info = ProgramLoader.info(engine);
-            if (!info.graph().equals("step")) {
-                throw new ArtifactException(dir + ": program @" + info.graph() + " is not a step program");
-            }
-            CompiledProgram program = ProgramLoader.load(engine, info);
-            WorkerPool pool = kernels == JvmExecutor.KernelChoice.VECTOR ? new WorkerPool(threads) : null;
-            Kernels k = pool != null ? new VectorKernels(pool) : new ReferenceKernels();
-            return new StepExecutor(engine, info, program, pool, k, numBlocks);
-        } catch (IOException | RuntimeException e) {
-            engine.close();
-            throw e;
-        }
+        return new StepExecutor(StepProgramRunner.open(dir, threads, kernels, numBlocks));
     }
 
     /** Whether the engine at {@code dir} holds a step program (else a full-forward one). */
@@ -193,12 +152,7 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
         queryStarts[seqs] = row;
         long[] indices = logitRows.stream().mapToLong(Long::longValue).toArray();
 
-        ctx.begin();
-        ctx.setInputs(List.of(ctx.longs(tokens, total), ctx.longs(positions, total), ctx.longs(slots, total),
-                ctx.ints(tables, seqs, maxBlocks), ctx.ints(contextLens, seqs), ctx.ints(queryStarts, seqs + 1),
-                ctx.longs(indices, indices.length)));
-        program.run(ctx);
-        MemorySegment out = ctx.outputs().get(0).data();
+        MemorySegment out = runner.run(tokens, positions, slots, tables, maxBlocks, contextLens, queryStarts, indices);
 
         List<float[]> result = new ArrayList<>();
         int at = 0;
@@ -246,11 +200,6 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
 
     @Override
     public void close() {
-        ctx.close();
-        cacheArena.close();
-        if (pool != null) {
-            pool.close();
-        }
-        engine.close();
+        runner.close();
     }
 }
