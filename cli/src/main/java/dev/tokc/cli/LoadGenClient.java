@@ -56,18 +56,27 @@ final class LoadGenClient implements AutoCloseable {
     private final URI base;
     private final String apiKey;
     private final Duration timeout;
+    private final boolean keepAlive;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
     private final HttpClient http;
 
     /**
      * @param server {@code http(s)://HOST[:PORT][/PATH]}, with or without a trailing {@code /v1}
      * @param apiKey sent as {@code Authorization: Bearer KEY} when not null
+     * @param keepAlive reuse connections between requests, as real clients do; false opens a fresh connection per
+     *     completion (a client of its own, shut down after it), which sidesteps a server whose replies on reused
+     *     connections stall on Nagle's algorithm against delayed ACKs, at the cost of a connect per request
      */
-    LoadGenClient(String server, String apiKey, Duration timeout) {
+    LoadGenClient(String server, String apiKey, Duration timeout, boolean keepAlive) {
         this.base = baseUri(server);
         this.apiKey = apiKey;
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
+        this.keepAlive = keepAlive;
+        this.http = newClient();
+    }
+
+    private HttpClient newClient() {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .executor(executor).build();
     }
 
@@ -156,6 +165,19 @@ final class LoadGenClient implements AutoCloseable {
 
     /** Sends one streamed completion and times it; failures are results, see the class comment. */
     LoadGenResult complete(Params params, LoadGenRequest r, Shape shape) throws InterruptedException {
+        if (keepAlive) {
+            return complete(http, params, r, shape);
+        }
+        HttpClient fresh = newClient();
+        try {
+            return complete(fresh, params, r, shape);
+        } finally {
+            fresh.shutdownNow();
+        }
+    }
+
+    private LoadGenResult complete(HttpClient client, Params params, LoadGenRequest r, Shape shape)
+            throws InterruptedException {
         URI uri = endpoint("v1/completions");
         HttpRequest req = authorized(HttpRequest.newBuilder(uri).timeout(timeout)
                 .header("Content-Type", "application/json").header("Accept", "text/event-stream")
@@ -163,7 +185,7 @@ final class LoadGenClient implements AutoCloseable {
         long start = System.nanoTime();
         HttpResponse<InputStream> resp;
         try {
-            resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            resp = client.send(req, HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             return LoadGenResult.failed(r, start, System.nanoTime(), describe(e, uri));
         }

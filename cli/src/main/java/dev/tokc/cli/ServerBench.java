@@ -57,6 +57,8 @@ final class ServerBench {
         o.addOption(opt("temperature", "T", "server mode: sampling temperature of the requests (default 0, greedy)"));
         o.addOption(Option.builder().longOpt("ignore-eos").desc("server mode: ask for exactly --gen-len tokens per "
                 + "request (ignore_eos: true, a vLLM extension that tokc serve takes)").build());
+        o.addOption(Option.builder().longOpt("no-keep-alive").desc("server mode: a fresh connection per request "
+                + "(default: connections are reused, as real clients do)").build());
         o.addOption(opt("prompt-format", "auto|ids|text", "server mode: send prompts as token-id arrays or as random"
                 + " words (default auto: ids if the server takes them)"));
         o.addOption(opt("token-range", "LO:HI", "server mode: prompt token ids are drawn from [LO, HI) (default "
@@ -75,7 +77,7 @@ final class ServerBench {
 
     /** Everything the command line asked for, checked before any request is sent. */
     record Config(String server, int[] levels, double requestRate, Integer numRequests, int warmup, String model,
-            String apiKey, long seed, double temperature, boolean ignoreEos, String promptFormat, int tokenLo, int tokenHi,
+            String apiKey, long seed, double temperature, boolean ignoreEos, boolean keepAlive, String promptFormat, int tokenLo, int tokenHi,
             Duration timeout, LoadGenLength promptLen, LoadGenLength genLen, Path json, Path plot, String label,
             List<Path> compare) {
 
@@ -145,7 +147,7 @@ final class ServerBench {
             }
         }
         return new Config(server, levels, rate, n, warmup, cmd.getOptionValue("model"), cmd.getOptionValue("api-key"),
-                seed, temperature, cmd.hasOption("ignore-eos"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS),
+                seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS),
                 LoadGenLength.parse("prompt-len", cmd.getOptionValue("prompt-len", "128")),
                 LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")), json, plot,
                 cmd.getOptionValue("label", "run"), compare);
@@ -193,7 +195,7 @@ final class ServerBench {
 
     /** Probes the server, warms it up, and runs every level. */
     static ServerBenchRun measure(Config c, Io io) throws InterruptedException {
-        try (LoadGenClient client = new LoadGenClient(c.server(), c.apiKey(), c.timeout())) {
+        try (LoadGenClient client = new LoadGenClient(c.server(), c.apiKey(), c.timeout(), c.keepAlive())) {
             String model = c.model() != null ? c.model() : client.firstModel();
             LoadGenClient.Params params = new LoadGenClient.Params(model, c.temperature(), c.ignoreEos());
             Probe probe = probe(client, params, c, io);
@@ -225,7 +227,7 @@ final class ServerBench {
                 io.err().printf("  %.1f s, %d failed%n", level.durationS(), level.failures());
             }
             return new ServerBenchRun(c.label(), c.server(), model, c.mode(), c.promptLen().toString(),
-                    c.genLen().toString(), c.seed(), probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "")
+                    c.genLen().toString(), c.seed(), probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "") + (c.keepAlive() ? "" : ", no keep-alive")
                             + ", temperature " + c.temperature(), started, loadBefore, loadAverage(),
                     levels);
         }

@@ -187,7 +187,7 @@ class ServerBenchTest {
             fake.tokenMs = 1;
             Path json = tmp.resolve("text.json");
             Result r = tokc("bench", "--server", fake.url() + "/v1", "--concurrency", "2", "--num-requests", "4",
-                    "--prompt-len", "10", "--gen-len", "3", "--warmup", "0", "--json", json.toString());
+                    "--prompt-len", "10", "--gen-len", "3", "--warmup", "0", "--json", json.toString(), "--no-keep-alive");
             assertEquals(0, r.code(), r.err());
             assertTrue(r.err().contains("no usage in its stream"), r.err());
             List<Seen> served = fake.served();
