@@ -64,6 +64,8 @@ final class ServerBench {
         o.addOption(opt("token-range", "LO:HI", "server mode: prompt token ids are drawn from [LO, HI) (default "
                 + "100:1000, inside any vocabulary of 1000 or more and above the usual special/byte tokens)"));
         o.addOption(opt("timeout", "SECONDS", "server mode: give up on a request after this long (default 600)"));
+        o.addOption(opt("server-pid", "PID", "server mode: the server's process id on this machine: its CPU time per"
+                + " level is reported (how many cores it got)"));
         o.addOption(opt("json", "FILE", "server mode: also write the results as JSON"));
         o.addOption(opt("plot", "FILE.png", "server mode: draw throughput and latency against concurrency"));
         o.addOption(opt("label", "NAME", "server mode: this run's name in --json and --plot (default 'run')"));
@@ -78,7 +80,7 @@ final class ServerBench {
     /** Everything the command line asked for, checked before any request is sent. */
     record Config(String server, int[] levels, double requestRate, Integer numRequests, int warmup, String model,
             String apiKey, long seed, double temperature, boolean ignoreEos, boolean keepAlive, String promptFormat, int tokenLo, int tokenHi,
-            Duration timeout, LoadGenLength promptLen, LoadGenLength genLen, Path json, Path plot, String label,
+            Duration timeout, ProcessHandle serverProcess, LoadGenLength promptLen, LoadGenLength genLen, Path json, Path plot, String label,
             List<Path> compare) {
 
         int requestsAt(int concurrency) {
@@ -130,6 +132,18 @@ final class ServerBench {
             throw new UsageError("--token-range LO:HI needs LO < HI, got '" + cmd.getOptionValue("token-range") + "'");
         }
         int timeoutS = Args.intValue(cmd, "timeout", 600, 1, 86_400);
+        ProcessHandle watched = null;
+        if (cmd.hasOption("server-pid")) {
+            String v = cmd.getOptionValue("server-pid").strip();
+            try {
+                watched = ProcessHandle.of(Long.parseLong(v)).orElse(null);
+            } catch (NumberFormatException e) {
+                throw new UsageError("--server-pid expects a process id, got '" + v + "'");
+            }
+            if (watched == null || watched.info().totalCpuDuration().isEmpty()) {
+                throw new UsageError("--server-pid " + v + ": no process of that id whose CPU time can be read here");
+            }
+        }
         Path json = cmd.hasOption("json") ? Path.of(cmd.getOptionValue("json")) : null;
         Path plot = cmd.hasOption("plot") ? Path.of(cmd.getOptionValue("plot")) : null;
         if (plot != null && !plot.getFileName().toString().toLowerCase().endsWith(".png")) {
@@ -147,7 +161,7 @@ final class ServerBench {
             }
         }
         return new Config(server, levels, rate, n, warmup, cmd.getOptionValue("model"), cmd.getOptionValue("api-key"),
-                seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS),
+                seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS), watched,
                 LoadGenLength.parse("prompt-len", cmd.getOptionValue("prompt-len", "128")),
                 LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")), json, plot,
                 cmd.getOptionValue("label", "run"), compare);
@@ -216,13 +230,15 @@ final class ServerBench {
                 int n = c.requestsAt(conc);
                 io.err().printf("concurrency %d: %d requests (%s)...%n", conc, n, c.mode());
                 List<LoadGenRequest> reqs = requests(c, probe, n);
+                double cpu0 = cpuSeconds(c.serverProcess());
                 long t0 = System.nanoTime();
                 List<LoadGenResult> results = c.openLoop()
                         ? openLoop(reqs, conc, c.requestRate(), c.seed(),
                                 r -> client.complete(params, r, probe.shape()))
                         : closedLoop(reqs, conc, r -> client.complete(params, r, probe.shape()));
                 long t1 = results.stream().mapToLong(LoadGenResult::endNs).max().orElse(System.nanoTime());
-                ServerBenchLevel level = ServerBenchLevel.summarize(conc, results, t0, t1);
+                ServerBenchLevel level = ServerBenchLevel.summarize(conc, results, t0, t1,
+                        cpuSeconds(c.serverProcess()) - cpu0);
                 levels.add(level);
                 io.err().printf("  %.1f s, %d failed%n", level.durationS(), level.failures());
             }
@@ -383,6 +399,14 @@ final class ServerBench {
         }
     }
 
+    /** The process's CPU time so far, in seconds; NaN when there is none to watch or it cannot be read. */
+    static double cpuSeconds(ProcessHandle p) {
+        if (p == null) {
+            return Double.NaN;
+        }
+        return p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
+    }
+
     /** {@code /proc/loadavg}'s 1, 5 and 15 minute averages, or "unknown" off Linux. */
     static String loadAverage() {
         try {
@@ -398,12 +422,14 @@ final class ServerBench {
         out.printf("tokc bench --server %s  model %s  %s  prompt-len %s  gen-len %s  seed %d%n", run.server(),
                 run.model(), run.mode(), run.promptLen(), run.genLen(), run.seed());
         out.printf("load average before %s, after %s; %s%n", run.loadBefore(), run.loadAfter(), run.requestShape());
-        out.printf("%5s %5s %5s %5s %8s %10s | %-23s | %-23s | %-23s%n", "conc", "reqs", "fail", "short", "req/s",
-                "out tok/s", "TTFT ms p50/p90/p99", "ITL ms p50/p90/p99", "E2E ms p50/p90/p99");
+        boolean cpu = run.levels().stream().anyMatch(l -> Double.isFinite(l.serverCpuS()));
+        out.printf("%5s %5s %5s %5s %8s %10s | %-23s | %-23s | %-23s%s%n", "conc", "reqs", "fail", "short", "req/s",
+                "out tok/s", "TTFT ms p50/p90/p99", "ITL ms p50/p90/p99", "E2E ms p50/p90/p99",
+                cpu ? " | server cores" : "");
         for (ServerBenchLevel l : run.levels()) {
-            out.printf("%5d %5d %5d %5d %8.2f %10.1f | %-23s | %-23s | %-23s%n", l.concurrency(), l.requests(),
+            out.printf("%5d %5d %5d %5d %8.2f %10.1f | %-23s | %-23s | %-23s%s%n", l.concurrency(), l.requests(),
                     l.failures(), l.shortRequests(), l.requestsPerS(), l.outputTokensPerS(), triple(l.ttftMs()),
-                    triple(l.itlMs()), triple(l.e2eMs()));
+                    triple(l.itlMs()), triple(l.e2eMs()), cpu ? String.format(" | %12.2f", l.serverCores()) : "");
         }
         for (ServerBenchLevel l : run.levels()) {
             if (l.failures() > 0) {

@@ -13,12 +13,16 @@ import java.util.List;
  * @param itlMs gaps between consecutive text chunks over all requests together
  * @param tpotMs per request, (end-to-end - TTFT) / (output tokens - 1), for requests with at least two tokens
  * @param usageReported requests whose token counts came from the server's {@code usage} rather than chunk counts
+ * @param serverCpuS CPU seconds the server process used during the level ({@code --server-pid}), else NaN: on a
+ *     shared machine, CPU seconds over wall seconds shows how many cores the server actually got
  */
 record ServerBenchLevel(int concurrency, int requests, int failures, String firstError, int shortRequests,
         double durationS, double requestsPerS, long outputTokens, long promptTokens, double outputTokensPerS,
-        LoadGenStats ttftMs, LoadGenStats itlMs, LoadGenStats e2eMs, LoadGenStats tpotMs, int usageReported) {
+        LoadGenStats ttftMs, LoadGenStats itlMs, LoadGenStats e2eMs, LoadGenStats tpotMs, int usageReported,
+        double serverCpuS) {
 
-    static ServerBenchLevel summarize(int concurrency, List<LoadGenResult> results, long startNs, long endNs) {
+    static ServerBenchLevel summarize(int concurrency, List<LoadGenResult> results, long startNs, long endNs,
+            double serverCpuS) {
         int failures = 0;
         String firstError = null;
         int shortOnes = 0;
@@ -57,7 +61,12 @@ record ServerBenchLevel(int concurrency, int requests, int failures, String firs
         int ok = results.size() - failures;
         return new ServerBenchLevel(concurrency, results.size(), failures, firstError, shortOnes, seconds,
                 seconds > 0 ? ok / seconds : Double.NaN, out, prompt, seconds > 0 ? out / seconds : Double.NaN,
-                stats(ttft), stats(itl), stats(e2e), stats(tpot), usage);
+                stats(ttft), stats(itl), stats(e2e), stats(tpot), usage, serverCpuS);
+    }
+
+    /** Cores the server kept busy on average: CPU seconds per wall second; NaN when not measured. */
+    double serverCores() {
+        return serverCpuS / durationS;
     }
 
     private static LoadGenStats stats(List<Double> xs) {

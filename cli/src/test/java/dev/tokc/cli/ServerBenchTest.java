@@ -52,7 +52,7 @@ class ServerBenchTest {
                 result(5, 30, 4, 2, 25, 30),
                 LoadGenResult.failed(new LoadGenRequest(4, 4, new int[4], null), 6, 7, "boom"),
                 LoadGenResult.failed(new LoadGenRequest(4, 4, new int[4], null), 8, 9, "second"));
-        ServerBenchLevel l = ServerBenchLevel.summarize(2, rs, 0, (long) (40 * MS));
+        ServerBenchLevel l = ServerBenchLevel.summarize(2, rs, 0, (long) (40 * MS), 0.03);
         assertEquals(4, l.requests());
         assertEquals(2, l.failures());
         assertEquals("boom", l.firstError());
@@ -70,6 +70,7 @@ class ServerBenchTest {
         assertEquals(20.5, l.e2eMs().p50(), 1e-9); // 16 and 25
         assertEquals(4, l.tpotMs().mean(), 1e-9); // (16-10)/2 = 3 and (25-20)/1 = 5
         assertEquals(2, l.usageReported());
+        assertEquals(0.75, l.serverCores(), 1e-9); // 0.03 CPU s in 0.04 s
     }
 
     /** A stand-in sender that records how many requests it held at once. */
@@ -119,7 +120,8 @@ class ServerBenchTest {
             Path png = tmp.resolve("out/run.png");
             Result r = tokc("bench", "--server", fake.url(), "--concurrency", "1,3", "--num-requests", "6",
                     "--prompt-len", "4:9", "--gen-len", "2:5", "--warmup", "1", "--seed", "7", "--json", json.toString(),
-                    "--plot", png.toString(), "--label", "fake", "--ignore-eos");
+                    "--plot", png.toString(), "--label", "fake", "--ignore-eos",
+                    "--server-pid", Long.toString(ProcessHandle.current().pid()));
             assertEquals(0, r.code(), r.err());
             List<Seen> served = fake.served();
             assertEquals(1 + 1 + 6 + 6, served.size(), "probe, warm-up, two levels of 6");
@@ -152,6 +154,9 @@ class ServerBenchTest {
                 assertTrue(ServerBenchFakeServer.maxOverlap(level) <= l.concurrency());
             }
             assertEquals(1, ServerBenchFakeServer.maxOverlap(served.subList(2, 8)));
+            // the fake runs in this JVM, whose CPU time --server-pid watched
+            assertTrue(run.levels().stream().allMatch(l -> l.serverCpuS() > 0 && Double.isFinite(l.serverCpuS())));
+            assertTrue(r.out().contains("server cores"), r.out());
             // the same seeded request mix at both levels
             Comparator<Seen> byShape = Comparator.comparingInt(Seen::promptIds).thenComparingInt(Seen::maxTokens);
             assertEquals(served.subList(2, 8).stream().sorted(byShape).map(s -> s.promptIds() + "/" + s.maxTokens()).toList(),
@@ -269,7 +274,7 @@ class ServerBenchTest {
         String[][] bad = {
             {"--concurrency", "0"}, {"--concurrency", "1,x"}, {"--gen-len", "5:3"}, {"--prompt-len", "0"},
             {"--prompt-format", "xml"}, {"--plot", "out.jpg"}, {"--request-rate", "-1"}, {"--request-rate", "fast"},
-            {"--compare", "a.json"}, {"--num-requests", "0"}, {"--token-range", "5:5"}, {"--temperature", "-1"}};
+            {"--compare", "a.json"}, {"--num-requests", "0"}, {"--server-pid", "x"}, {"--token-range", "5:5"}, {"--temperature", "-1"}};
         for (String[] flags : bad) {
             List<String> args = new ArrayList<>(List.of("bench", "--server", "http://127.0.0.1:9"));
             args.addAll(List.of(flags));
