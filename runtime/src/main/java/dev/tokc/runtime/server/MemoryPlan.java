@@ -26,7 +26,7 @@ import java.util.OptionalLong;
  * @param maxModelLen      prompt plus output of one request at most
  * @param availableBytes   memory the OS says is available (Linux MemAvailable), when known
  */
-public record MemoryPlan(long weightsBytes, long activationBytes, int kvBlocks, long kvBytesPerBlock, int blockSize,
+public record MemoryPlan(long weightsBytes, long activationBytes, long kvBlocks, long kvBytesPerBlock, int blockSize,
                          int maxModelLen, OptionalLong availableBytes) {
 
     /** Blocks (null block included) that {@code options} asks for, given the engine's bytes per block. */
@@ -36,12 +36,12 @@ public record MemoryPlan(long weightsBytes, long activationBytes, int kvBlocks, 
     }
 
     public long kvBytes() {
-        return (long) kvBlocks * kvBytesPerBlock;
+        return kvBlocks * kvBytesPerBlock;
     }
 
     /** Tokens the pool holds at once, over all sequences (the null block excluded). */
     public long tokensThatFit() {
-        return (long) (kvBlocks - 1) * blockSize;
+        return (kvBlocks - 1) * blockSize;
     }
 
     public long totalBytes() {
@@ -67,6 +67,10 @@ public record MemoryPlan(long weightsBytes, long activationBytes, int kvBlocks, 
         if (availableBytes.isPresent() && totalBytes() > availableBytes.getAsLong()) {
             return Optional.of("the memory plan needs " + bytes(totalBytes()) + " but only "
                     + bytes(availableBytes.getAsLong()) + " is available: lower --kv-cache-memory / --kv-blocks");
+        }
+        if (kvBlocks > Integer.MAX_VALUE / 2) {
+            return Optional.of("the KV pool of " + kvBlocks + " blocks is more than one process can index: lower "
+                    + "--kv-cache-memory / --kv-blocks");
         }
         return Optional.empty();
     }

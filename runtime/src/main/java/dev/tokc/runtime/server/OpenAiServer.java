@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokc.runtime.sched.GenerationEvent;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.ServerConnectionException;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -400,7 +401,7 @@ public final class OpenAiServer implements AutoCloseable {
                 event(out, w.usageChunk(promptTokens, choices.stream().mapToInt(c -> c.completionTokens).sum()));
             }
             out.write(DONE);
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException | ServerConnectionException e) {
             // The client went away mid-stream; the caller's try-with-resources cancels the job.
         }
     }

@@ -125,14 +125,11 @@ public final class ServingModel implements AutoCloseable {
             KvCacheInfo kv = engine.manifest().kvCache();
             long perBlock = StepProgramRunner.kvBytesPerBlock(kv);
             long blocks = MemoryPlan.requestedBlocks(options, perBlock);
-            if (blocks > Integer.MAX_VALUE / 2) {
-                throw new ServeException("the KV pool of " + blocks + " blocks is too large; lower --kv-cache-memory");
-            }
             long weights = 0;
             for (String f : engine.manifest().parallel().weightFiles()) {
                 weights += engine.weightsFile(f).byteSize();
             }
-            MemoryPlan plan = new MemoryPlan(weights, 0, (int) blocks, perBlock, kv.blockSize(), maxModelLen,
+            MemoryPlan plan = new MemoryPlan(weights, 0, blocks, perBlock, kv.blockSize(), maxModelLen,
                     MemoryPlan.availableMemory());
             if (plan.problem().isPresent()) {
                 throw new ServeException("cannot serve " + dir + ": " + plan.problem().get());
