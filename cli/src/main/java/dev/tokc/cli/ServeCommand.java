@@ -56,6 +56,7 @@ final class ServeCommand implements Command {
         o.addOption(opt("chat-template", "FILE", "Jinja chat template (or a tokenizer_config.json) replacing the engine's"));
         o.addOption(opt("max-body-bytes", "SIZE", "larger request bodies get 413 (default 4MiB)"));
         o.addOption(opt("shutdown-grace", "SECONDS", "on SIGTERM/Ctrl-C, how long in-flight requests may finish (default 30)"));
+        o.addOption(opt("request-timeout", "SECONDS", "cancel a request still generating after this long (504; default: no limit)"));
         o.addOption(opt("threads", "N", "kernel threads (default: available processors)"));
         return o;
     }
@@ -133,6 +134,18 @@ final class ServeCommand implements Command {
                 b.maxBodyBytes(MemoryPlan.parseBytes(cmd.getOptionValue("max-body-bytes")));
             }
             b.shutdownGrace(Duration.ofSeconds(Args.intValue(cmd, "shutdown-grace", 30, 0, 86_400)));
+            if (cmd.hasOption("request-timeout")) {
+                double secs;
+                try {
+                    secs = Double.parseDouble(cmd.getOptionValue("request-timeout"));
+                } catch (NumberFormatException e) {
+                    throw new UsageError("--request-timeout expects seconds, got '" + cmd.getOptionValue("request-timeout") + "'");
+                }
+                if (!(secs >= 0 && secs <= 86_400)) {
+                    throw new UsageError("--request-timeout must be between 0 and 86400 seconds, got " + secs);
+                }
+                b.requestTimeout(Duration.ofMillis(Math.round(secs * 1000)));
+            }
             b.threads(Args.intValue(cmd, "threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
             return b.build();
         } catch (IllegalArgumentException e) {

@@ -47,7 +47,7 @@ import java.util.logging.Logger;
  * values out of range, prompt or prompt + max_tokens past the context; 404 unknown model or path; 405 wrong method;
  * 413 body over {@code maxBodyBytes}; 401 missing or wrong API key (on {@code /v1/*} when a key is set); 429 with
  * {@code Retry-After} when more sequences are in flight than {@code maxNumSeqs + maxWaitingRequests}; 503 while
- * shutting down; 500 when generation itself failed. No exception leaves a handler, and every handler cancels its
+ * shutting down; 504 past {@code requestTimeout} (the request is cancelled); 500 when generation itself failed. No exception leaves a handler, and every handler cancels its
  * request's sequences on the way out, whatever the reason (client gone mid-stream, error), so their KV blocks are
  * free within the loop's current step.
  *
@@ -307,11 +307,16 @@ public final class OpenAiServer implements AutoCloseable {
                 }
             }
             int promptTokens = p.prompts().stream().mapToInt(pr -> pr.ids().length).sum();
+            long deadline = options.requestTimeout().isZero() ? Long.MAX_VALUE
+                    : System.nanoTime() + options.requestTimeout().toNanos();
             if (p.stream()) {
-                stream(p, job, w, choices, promptTokens, res);
+                stream(p, job, w, choices, promptTokens, deadline, res);
             } else {
                 ApiError failure = null;
                 while (!job.done()) {
+                    if (System.nanoTime() > deadline) {
+                        throw timeout();
+                    }
                     GenerationJob.Tagged t = job.poll(KEEP_ALIVE_MILLIS);
                     if (t != null) {
                         ApiError e = apply(w, choices.get(t.index()), t.event());
@@ -352,8 +357,13 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
+    private ApiError timeout() {
+        return new ApiError(504, "server_error", "the request did not finish within the server's request timeout of "
+                + options.requestTimeout().toMillis() + " ms and was cancelled", null, "timeout");
+    }
+
     private void stream(ParsedRequest p, GenerationJob job, ChoiceWriter w, List<ChoiceWriter.Choice> choices,
-                        int promptTokens, ServerResponse res) throws InterruptedException {
+                        int promptTokens, long deadline, ServerResponse res) throws InterruptedException {
         metrics.countResponse(200);
         res.status(200);
         res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -370,6 +380,11 @@ public final class OpenAiServer implements AutoCloseable {
             out.flush();
             boolean failed = false;
             while (!job.done()) {
+                if (System.nanoTime() > deadline) {
+                    event(out, timeout().toJson());
+                    failed = true;
+                    break;   // the caller's try-with-resources cancels what is still running
+                }
                 GenerationJob.Tagged t = job.poll(KEEP_ALIVE_MILLIS);
                 if (t == null) {
                     out.write(KEEP_ALIVE);   // fails once the client is gone: the finally below cancels the job

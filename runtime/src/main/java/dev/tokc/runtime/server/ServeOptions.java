@@ -29,12 +29,14 @@ import java.util.OptionalInt;
  * @param maxBodyBytes         larger request bodies are refused with 413
  * @param maxWaitingRequests   sequences allowed to wait beyond {@code maxNumSeqs}; more are refused with 429
  * @param shutdownGrace        on shutdown, how long in-flight requests may still finish before they are cancelled
+ * @param requestTimeout       a request still generating after this long is cancelled (zero: no limit); this is
+ *                             also what bounds a non-streamed request whose client left, which HTTP cannot tell
  */
 public record ServeOptions(String host, int port, Optional<String> apiKey, Optional<String> servedModelName,
                            OptionalInt kvBlocks, long kvCacheMemoryBytes, int maxNumBatchedTokens, int maxNumSeqs,
                            OptionalInt maxModelLen, boolean staticBatching, Duration staticBatchWait,
                            boolean prefixCaching, int threads, Optional<Path> chatTemplate, long maxBodyBytes,
-                           int maxWaitingRequests, Duration shutdownGrace) {
+                           int maxWaitingRequests, Duration shutdownGrace, Duration requestTimeout) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8000;
@@ -58,6 +60,7 @@ public record ServeOptions(String host, int port, Optional<String> apiKey, Optio
         require(maxBodyBytes >= 1024, "the body limit must be >= 1024 bytes, got " + maxBodyBytes);
         require(maxWaitingRequests >= 0, "--max-waiting-requests must be >= 0, got " + maxWaitingRequests);
         require(!shutdownGrace.isNegative(), "the shutdown grace must be >= 0");
+        require(!requestTimeout.isNegative(), "the request timeout must be >= 0");
     }
 
     public static Builder builder() {
@@ -89,6 +92,7 @@ public record ServeOptions(String host, int port, Optional<String> apiKey, Optio
         private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
         private int maxWaitingRequests = DEFAULT_MAX_WAITING_REQUESTS;
         private Duration shutdownGrace = Duration.ofSeconds(30);
+        private Duration requestTimeout = Duration.ZERO;
 
         public Builder host(String v) { host = v; return this; }
         public Builder port(int v) { port = v; return this; }
@@ -107,11 +111,12 @@ public record ServeOptions(String host, int port, Optional<String> apiKey, Optio
         public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
         public Builder maxWaitingRequests(int v) { maxWaitingRequests = v; return this; }
         public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+        public Builder requestTimeout(Duration v) { requestTimeout = v; return this; }
 
         public ServeOptions build() {
             return new ServeOptions(host, port, apiKey, servedModelName, kvBlocks, kvCacheMemoryBytes,
                     maxNumBatchedTokens, maxNumSeqs, maxModelLen, staticBatching, staticBatchWait, prefixCaching,
-                    threads, chatTemplate, maxBodyBytes, maxWaitingRequests, shutdownGrace);
+                    threads, chatTemplate, maxBodyBytes, maxWaitingRequests, shutdownGrace, requestTimeout);
         }
     }
 }

@@ -146,6 +146,22 @@ class ServeLimitsTest {
     }
 
     @Test
+    void requestTimeoutCancelsAndFreesBlocks() throws Exception {
+        try (OpenAiServer server = ServeFixture.start(ServeOptions.builder().kvBlocks(64)
+                .requestTimeout(Duration.ofMillis(1)))) {
+            ServeFixture.Client c = new ServeFixture.Client(server);
+            assertEquals("timeout", c.post("/v1/completions", completion("ROMEO:", 500)).assertError(504)
+                    .get("code").asText());
+            ObjectNode s = completion("ROMEO:", 500);
+            s.put("stream", true);
+            List<String> data = c.stream("/v1/completions", s);
+            assertEquals("[DONE]", data.getLast());
+            assertTrue(data.get(data.size() - 2).contains("\"code\":\"timeout\""), data.get(data.size() - 2));
+            assertEquals(0, ServeFixture.metric(ServeFixture.awaitIdle(c), "tokc_kv_blocks_used"));
+        }
+    }
+
+    @Test
     void chatTemplateFromAFile() throws Exception {
         Path config = SharedData.require("tokenizers/llama3/tokenizer_config.json");
         try (OpenAiServer server = ServeFixture.start(ServeOptions.builder().kvBlocks(64).chatTemplate(config))) {
