@@ -21,6 +21,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A client of an OpenAI-compatible server for the load benchmark: {@code POST /v1/completions} with
@@ -58,6 +62,15 @@ final class LoadGenClient implements AutoCloseable {
     private final Duration timeout;
     private final boolean keepAlive;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    /**
+     * Enforces {@code timeout} on whole requests: {@link HttpRequest#timeout} only covers the wait for the response
+     * headers, and a stream that stalls after them would otherwise block its client forever.
+     */
+    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "tokc-bench-deadlines");
+        t.setDaemon(true);
+        return t;
+    });
     private final HttpClient http;
 
     /**
@@ -189,21 +202,50 @@ final class LoadGenClient implements AutoCloseable {
         } catch (IOException e) {
             return LoadGenResult.failed(r, start, System.nanoTime(), describe(e, uri));
         }
-        try (InputStream in = resp.body()) {
-            if (resp.statusCode() != 200) {
-                String text = new String(in.readNBytes(8192), StandardCharsets.UTF_8);
-                return LoadGenResult.failed(r, start, System.nanoTime(), httpError(resp.statusCode(), text));
-            }
-            String type = resp.headers().firstValue("Content-Type").orElse("(none)");
-            if (!type.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
-                String text = new String(in.readNBytes(8192), StandardCharsets.UTF_8);
-                return LoadGenResult.failed(r, start, System.nanoTime(), "answered Content-Type " + type
-                        + " instead of text/event-stream to stream: true: " + snippet(text));
-            }
-            return checked(readStream(r, start, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))),
-                    params.ignoreEos());
+        AtomicBoolean timedOut = new AtomicBoolean();
+        InputStream body = resp.body();
+        long left = timeout.toNanos() - (System.nanoTime() - start);
+        // Closing the body from the timer ends a blocked read (as end of stream or an IOException).
+        ScheduledFuture<?> deadline = deadlines.schedule(() -> {
+            timedOut.set(true);
+            closeQuietly(body);
+        }, Math.max(0, left), TimeUnit.NANOSECONDS);
+        LoadGenResult result;
+        try (InputStream in = body) {
+            result = readBody(resp, in, r, start, params, uri);
         } catch (IOException e) {
-            return LoadGenResult.failed(r, start, System.nanoTime(), "stream broke: " + describe(e, uri));
+            result = LoadGenResult.failed(r, start, System.nanoTime(), "stream broke: " + describe(e, uri));
+        } finally {
+            deadline.cancel(false);
+        }
+        if (timedOut.get() && !result.ok()) {
+            return LoadGenResult.failed(r, start, System.nanoTime(), "no data: [DONE] within the timeout of "
+                    + timeout.toSeconds() + " s");
+        }
+        return result;
+    }
+
+    private LoadGenResult readBody(HttpResponse<InputStream> resp, InputStream in, LoadGenRequest r, long start,
+            Params params, URI uri) throws IOException {
+        if (resp.statusCode() != 200) {
+            String text = new String(in.readNBytes(8192), StandardCharsets.UTF_8);
+            return LoadGenResult.failed(r, start, System.nanoTime(), httpError(resp.statusCode(), text));
+        }
+        String type = resp.headers().firstValue("Content-Type").orElse("(none)");
+        if (!type.toLowerCase(Locale.ROOT).startsWith("text/event-stream")) {
+            String text = new String(in.readNBytes(8192), StandardCharsets.UTF_8);
+            return LoadGenResult.failed(r, start, System.nanoTime(), "answered Content-Type " + type
+                    + " instead of text/event-stream to stream: true: " + snippet(text));
+        }
+        return checked(readStream(r, start, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))),
+                params.ignoreEos());
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException e) {
+            // the reader sees the stream end either way
         }
     }
 
@@ -349,6 +391,7 @@ final class LoadGenClient implements AutoCloseable {
     @Override
     public void close() {
         http.close();
+        deadlines.shutdownNow();
         executor.close();
     }
 }

@@ -63,7 +63,8 @@ final class ServerBench {
                 + " words (default auto: ids if the server takes them)"));
         o.addOption(opt("token-range", "LO:HI", "server mode: prompt token ids are drawn from [LO, HI) (default "
                 + "100:1000, inside any vocabulary of 1000 or more and above the usual special/byte tokens)"));
-        o.addOption(opt("timeout", "SECONDS", "server mode: give up on a request after this long (default 600)"));
+        o.addOption(opt("timeout", "SECONDS", "server mode: give up on a request not finished after this long, "
+                + "stream included (default 600)"));
         o.addOption(opt("server-pid", "PID", "server mode: the server's process id on this machine: its CPU time per"
                 + " level is reported (how many cores it got)"));
         o.addOption(opt("json", "FILE", "server mode: also write the results as JSON"));
@@ -79,9 +80,9 @@ final class ServerBench {
 
     /** Everything the command line asked for, checked before any request is sent. */
     record Config(String server, int[] levels, double requestRate, Integer numRequests, int warmup, String model,
-            String apiKey, long seed, double temperature, boolean ignoreEos, boolean keepAlive, String promptFormat, int tokenLo, int tokenHi,
-            Duration timeout, ProcessHandle serverProcess, LoadGenLength promptLen, LoadGenLength genLen, Path json, Path plot, String label,
-            List<Path> compare) {
+            String apiKey, long seed, double temperature, boolean ignoreEos, boolean keepAlive, String promptFormat,
+            int tokenLo, int tokenHi, Duration timeout, ProcessHandle serverProcess, LoadGenLength promptLen,
+            LoadGenLength genLen, Path json, Path plot, String label, List<Path> compare) {
 
         int requestsAt(int concurrency) {
             return numRequests != null ? numRequests : Math.max(16, 4 * concurrency);
@@ -161,7 +162,8 @@ final class ServerBench {
             }
         }
         return new Config(server, levels, rate, n, warmup, cmd.getOptionValue("model"), cmd.getOptionValue("api-key"),
-                seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(), range.max(), Duration.ofSeconds(timeoutS), watched,
+                seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(),
+                range.max(), Duration.ofSeconds(timeoutS), watched,
                 LoadGenLength.parse("prompt-len", cmd.getOptionValue("prompt-len", "128")),
                 LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")), json, plot,
                 cmd.getOptionValue("label", "run"), compare);
@@ -242,10 +244,10 @@ final class ServerBench {
                 levels.add(level);
                 io.err().printf("  %.1f s, %d failed%n", level.durationS(), level.failures());
             }
+            String shape = probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "")
+                    + (c.keepAlive() ? "" : ", no keep-alive") + ", temperature " + c.temperature();
             return new ServerBenchRun(c.label(), c.server(), model, c.mode(), c.promptLen().toString(),
-                    c.genLen().toString(), c.seed(), probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "") + (c.keepAlive() ? "" : ", no keep-alive")
-                            + ", temperature " + c.temperature(), started, loadBefore, loadAverage(),
-                    levels);
+                    c.genLen().toString(), c.seed(), shape, started, loadBefore, loadAverage(), levels);
         }
     }
 

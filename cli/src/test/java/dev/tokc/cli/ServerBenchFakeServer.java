@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A small OpenAI-compatible completions server for the load benchmark's tests, with known behaviour: it streams
  * exactly {@code max_tokens} one-token chunks, sleeping {@code firstTokenMs} before the first and {@code tokenMs}
  * before each next one; usage counts a token id as one prompt token and a word as two (so text calibration is seen).
- * It can refuse token-id prompts or {@code stream_options} (an older server), or fail every k-th request.
+ * It can refuse token-id prompts or {@code stream_options} (an older server), fail every k-th request, or stall.
  */
 final class ServerBenchFakeServer implements AutoCloseable {
     /** One request as the server saw it; {@code status} 200 when streamed, and when it was served. */
@@ -36,6 +36,8 @@ final class ServerBenchFakeServer implements AutoCloseable {
     int failEvery;
     long firstTokenMs = 20;
     long tokenMs = 3;
+    /** Requests numbered from this one on (the first is 1) stall 30 s after their first token; 0: none do. */
+    int stallFrom;
 
     ServerBenchFakeServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
@@ -79,7 +81,7 @@ final class ServerBenchFakeServer implements AutoCloseable {
         ex.sendResponseHeaders(200, 0);
         try (OutputStream out = ex.getResponseBody()) {
             for (int i = 0; i < max; i++) {
-                sleep(i == 0 ? firstTokenMs : tokenMs);
+                sleep(i == 0 ? firstTokenMs : stallFrom > 0 && n >= stallFrom ? 30_000 : tokenMs);
                 String finish = i == max - 1 ? "\"length\"" : "null";
                 event(out, "{\"id\":\"cmpl-" + n + "\",\"object\":\"text_completion\",\"model\":\"fake-model\","
                         + "\"choices\":[{\"index\":0,\"text\":\" w" + i + "\",\"finish_reason\":" + finish + "}]}");
@@ -100,11 +102,13 @@ final class ServerBenchFakeServer implements AutoCloseable {
         out.flush();
     }
 
-    private static void sleep(long ms) {
+    /** Sleeps; {@link #close()} interrupts, which ends the handler instead of waiting out a long stall. */
+    private static void sleep(long ms) throws IOException {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new IOException("fake server closing", e);
         }
     }
 
@@ -133,6 +137,7 @@ final class ServerBenchFakeServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        executor.shutdownNow();
         executor.close();
     }
 }

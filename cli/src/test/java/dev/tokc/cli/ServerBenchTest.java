@@ -243,6 +243,24 @@ class ServerBenchTest {
     }
 
     @Test
+    void aStalledStreamTimesOut() throws Exception {
+        try (ServerBenchFakeServer fake = new ServerBenchFakeServer()) {
+            fake.firstTokenMs = 1;
+            fake.tokenMs = 1;
+            Path json = tmp.resolve("stall.json");
+            fake.stallFrom = 2; // the probe (#1) streams; the level's two requests stall after their first token
+            long t0 = System.nanoTime();
+            Result r = tokc("bench", "--server", fake.url(), "--concurrency", "2", "--num-requests", "2",
+                    "--prompt-len", "3", "--gen-len", "3", "--warmup", "0", "--timeout", "1", "--json", json.toString());
+            assertEquals(1, r.code(), r.err());
+            ServerBenchLevel l = ServerBench.readRun(json).levels().get(0);
+            assertEquals(2, l.failures());
+            assertEquals("no data: [DONE] within the timeout of 1 s", l.firstError());
+            assertTrue((System.nanoTime() - t0) / 1e9 < 25, "gave up on the stalled streams, did not wait them out");
+        }
+    }
+
+    @Test
     void unreachableServer() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
