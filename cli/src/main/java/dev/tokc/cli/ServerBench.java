@@ -55,6 +55,8 @@ final class ServerBench {
         o.addOption(opt("api-key", "KEY", "server mode: sent as Authorization: Bearer KEY"));
         o.addOption(opt("seed", "S", "server mode: seed of request lengths, prompts and arrivals (default 0)"));
         o.addOption(opt("temperature", "T", "server mode: sampling temperature of the requests (default 0, greedy)"));
+        o.addOption(opt("length-dist", "uniform|log-uniform", "server mode: how MIN:MAX lengths are drawn (default "
+                + "uniform; log-uniform: many short requests, a long tail)"));
         o.addOption(Option.builder().longOpt("ignore-eos").desc("server mode: ask for exactly --gen-len tokens per "
                 + "request (ignore_eos: true, a vLLM extension that tokc serve takes)").build());
         o.addOption(Option.builder().longOpt("no-keep-alive").desc("server mode: a fresh connection per request "
@@ -82,7 +84,8 @@ final class ServerBench {
     record Config(String server, int[] levels, double requestRate, Integer numRequests, int warmup, String model,
             String apiKey, long seed, double temperature, boolean ignoreEos, boolean keepAlive, String promptFormat,
             int tokenLo, int tokenHi, Duration timeout, ProcessHandle serverProcess, LoadGenLength promptLen,
-            LoadGenLength genLen, Path json, Path plot, String label, List<Path> compare) {
+            LoadGenLength genLen, LoadGenLength.Dist lengthDist, Path json, Path plot, String label,
+            List<Path> compare) {
 
         int requestsAt(int concurrency) {
             return numRequests != null ? numRequests : Math.max(16, 4 * concurrency);
@@ -165,7 +168,8 @@ final class ServerBench {
                 seed, temperature, cmd.hasOption("ignore-eos"), !cmd.hasOption("no-keep-alive"), format, range.min(),
                 range.max(), Duration.ofSeconds(timeoutS), watched,
                 LoadGenLength.parse("prompt-len", cmd.getOptionValue("prompt-len", "128")),
-                LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")), json, plot,
+                LoadGenLength.parse("gen-len", cmd.getOptionValue("gen-len", "128")),
+                LoadGenLength.Dist.parse(cmd.getOptionValue("length-dist", "uniform")), json, plot,
                 cmd.getOptionValue("label", "run"), compare);
     }
 
@@ -246,8 +250,9 @@ final class ServerBench {
             }
             String shape = probe.shape() + (c.ignoreEos() ? ", ignore_eos" : "")
                     + (c.keepAlive() ? "" : ", no keep-alive") + ", temperature " + c.temperature();
-            return new ServerBenchRun(c.label(), c.server(), model, c.mode(), c.promptLen().toString(),
-                    c.genLen().toString(), c.seed(), shape, started, loadBefore, loadAverage(), levels);
+            String dist = c.lengthDist() == LoadGenLength.Dist.UNIFORM ? "" : " " + c.lengthDist().flag;
+            return new ServerBenchRun(c.label(), c.server(), model, c.mode(), c.promptLen() + dist,
+                    c.genLen() + dist, c.seed(), shape, started, loadBefore, loadAverage(), levels);
         }
     }
 
@@ -316,8 +321,8 @@ final class ServerBench {
     }
 
     private static LoadGenRequest request(Random rnd, Config c, Probe probe) {
-        int p = c.promptLen().sample(rnd);
-        int g = c.genLen().sample(rnd);
+        int p = c.promptLen().sample(rnd, c.lengthDist());
+        int g = c.genLen().sample(rnd, c.lengthDist());
         return probe.shape().tokenIds()
                 ? new LoadGenRequest(p, g, LoadGenPrompts.randomIds(rnd, p, c.tokenLo(), c.tokenHi()), null)
                 : new LoadGenRequest(p, g, null,

@@ -40,4 +40,32 @@ class LoadGenLengthTest {
         }
         assertEquals(9, new LoadGenLength(9, 9).sample(rnd));
     }
+
+    @Test
+    void logUniformStaysInRangeAndFavoursShortLengths() {
+        LoadGenLength l = new LoadGenLength(16, 256);
+        Random rnd = new Random(3);
+        int n = 20000;
+        int lo = Integer.MAX_VALUE;
+        int hi = 0;
+        int[] octaves = new int[4]; // 16..31, 32..63, 64..127, 128..256
+        long sum = 0;
+        for (int i = 0; i < n; i++) {
+            int x = l.sample(rnd, LoadGenLength.Dist.LOG_UNIFORM);
+            lo = Math.min(lo, x);
+            hi = Math.max(hi, x);
+            sum += x;
+            octaves[Math.min(3, 31 - Integer.numberOfLeadingZeros(x) - 4)]++;
+        }
+        assertTrue(lo >= 16 && hi <= 256, lo + ".." + hi);
+        assertTrue(lo <= 17 && hi >= 250, "reaches both ends: " + lo + ".." + hi);
+        for (int o : octaves) {
+            // each octave is a quarter of the log range: about n/4 draws (256 itself adds ~1/ln(257/16)/257 more)
+            assertTrue(Math.abs(o - n / 4) < n / 25, java.util.Arrays.toString(octaves));
+        }
+        // mean of a log-uniform on [16, 257): (257 - 16) / ln(257 / 16) = 86.8, against 136 for uniform
+        assertEquals(86.8, sum / (double) n, 2.0);
+        assertEquals(LoadGenLength.Dist.LOG_UNIFORM, LoadGenLength.Dist.parse("log-uniform"));
+        assertThrows(UsageError.class, () -> LoadGenLength.Dist.parse("zipf"));
+    }
 }

@@ -292,7 +292,7 @@ class ServerBenchTest {
         String[][] bad = {
             {"--concurrency", "0"}, {"--concurrency", "1,x"}, {"--gen-len", "5:3"}, {"--prompt-len", "0"},
             {"--prompt-format", "xml"}, {"--plot", "out.jpg"}, {"--request-rate", "-1"}, {"--request-rate", "fast"},
-            {"--compare", "a.json"}, {"--num-requests", "0"}, {"--server-pid", "x"}, {"--token-range", "5:5"}, {"--temperature", "-1"}};
+            {"--compare", "a.json"}, {"--num-requests", "0"}, {"--server-pid", "x"}, {"--length-dist", "zipf"}, {"--token-range", "5:5"}, {"--temperature", "-1"}};
         for (String[] flags : bad) {
             List<String> args = new ArrayList<>(List.of("bench", "--server", "http://127.0.0.1:9"));
             args.addAll(List.of(flags));
