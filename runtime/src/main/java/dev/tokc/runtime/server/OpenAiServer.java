@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -93,8 +95,20 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws ServeException when the address cannot be bound
      */
     public static OpenAiServer start(ServingModel model, ServeOptions options, Consumer<String> log) {
-        HELIDON_LOG.setLevel(Level.WARNING);   // Helidon's start-up banner is not ours to print
         OpenAiServer s = new OpenAiServer(model, options, log);
+        String where = options.host() + ":" + options.port();
+        // Helidon reports a failed bind as a logged stack trace and a server that is not running; bind once
+        // ourselves first so the user gets the reason in one line.
+        if (options.port() != 0) {
+            try (ServerSocket probe = new ServerSocket()) {
+                probe.setReuseAddress(true);
+                probe.bind(new InetSocketAddress(options.host(), options.port()));
+            } catch (IOException | RuntimeException e) {
+                model.close();
+                throw new ServeException("cannot listen on " + where + ": " + e.getMessage());
+            }
+        }
+        HELIDON_LOG.setLevel(Level.OFF);   // its banner and start-up failures are reported here, in one line
         try {
             s.web = WebServer.builder()
                     .host(options.host())
@@ -105,7 +119,13 @@ public final class OpenAiServer implements AutoCloseable {
                     .start();
         } catch (RuntimeException e) {
             model.close();
-            throw new ServeException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
+            throw new ServeException("cannot listen on " + where + ": " + e.getMessage(), e);
+        } finally {
+            HELIDON_LOG.setLevel(Level.WARNING);
+        }
+        if (!s.web.isRunning()) {
+            model.close();
+            throw new ServeException("cannot listen on " + where + " (the web server did not start)");
         }
         s.sampler.scheduleAtFixedRate(s.metrics::sample, 0, 1, TimeUnit.SECONDS);
         return s;

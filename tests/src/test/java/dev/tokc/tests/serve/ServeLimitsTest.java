@@ -16,6 +16,8 @@ import dev.tokc.runtime.tokenizer.ChatTemplate;
 import dev.tokc.runtime.tokenizer.Tokenizers;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -190,6 +192,14 @@ class ServeLimitsTest {
         ServeFixture.Run badSize = ServeFixture.cli("serve", ServeFixture.engine().toString(), "--kv-cache-memory", "lots");
         assertEquals(2, badSize.code());
         assertTrue(badSize.err().contains("not a size"), badSize.err());
+
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            ServeFixture.Run busy = ServeFixture.cli("serve", ServeFixture.engine().toString(), "--kv-blocks", "64",
+                    "--port", String.valueOf(taken.getLocalPort()), "--max-num-batched-tokens", "64");
+            assertEquals(1, busy.code());
+            assertTrue(busy.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), busy.err());
+            assertTrue(!busy.err().contains("\tat "), "a stack trace reached the user:\n" + busy.err());
+        }
 
         ServeFixture.Run notEngine = ServeFixture.cli("serve", "/nonexistent-engine");
         assertEquals(1, notEngine.code());
