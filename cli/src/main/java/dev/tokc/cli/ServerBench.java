@@ -299,7 +299,9 @@ final class ServerBench {
                 }
                 return new Probe(shape, perWord);
             }
-            if (res.error().startsWith("cannot connect") || res.error().startsWith("no answer")) {
+            // a server that is not there or hangs will not do better with another shape
+            if (res.error().startsWith("cannot connect") || res.error().startsWith("no answer")
+                    || res.error().startsWith("no data: [DONE] within the timeout")) {
                 throw new UserError("POST " + client.endpoint("v1/completions") + ": " + res.error());
             }
             if (firstError == null) {
