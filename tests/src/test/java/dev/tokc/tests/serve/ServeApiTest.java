@@ -280,6 +280,68 @@ class ServeApiTest {
         assertNoBlocksInUse();
     }
 
+    /**
+     * Random bodies (every field given a random JSON value of a random type, then random byte damage) never get a
+     * 5xx, always get an OpenAI error when refused, and leave no KV block behind.
+     */
+    @Test
+    void randomBodiesNeverBreakTheServer() throws Exception {
+        Random random = new Random(7);
+        String[] fields = {"model", "prompt", "messages", "max_tokens", "temperature", "top_p", "top_k", "min_p",
+                "presence_penalty", "frequency_penalty", "seed", "stop", "n", "logprobs", "top_logprobs", "echo",
+                "stream", "stream_options", "ignore_eos", "logit_bias", "best_of", "max_completion_tokens"};
+        for (int i = 0; i < 150; i++) {
+            ObjectNode body = completion("ROMEO:", 4);
+            body.putArray("messages").addObject().put("role", "user").put("content", "hi");
+            for (int f = 0; f < 3; f++) {
+                body.set(fields[random.nextInt(fields.length)], randomValue(random, 2));
+            }
+            String text = JSON.writeValueAsString(body);
+            if (random.nextInt(4) == 0) {   // byte damage: cut, or overwrite a character
+                text = random.nextBoolean() ? text.substring(0, random.nextInt(text.length()))
+                        : text.substring(0, random.nextInt(text.length())) + (char) (32 + random.nextInt(95))
+                        + text.substring(Math.min(text.length(), random.nextInt(text.length()) + 1));
+            }
+            String path = random.nextBoolean() ? "/v1/completions" : "/v1/chat/completions";
+            ServeFixture.Response r = client.post(path, text);
+            assertTrue(r.status() == 200 || r.status() == 400 || r.status() == 404,
+                    "status " + r.status() + " for " + path + " " + text + " -> " + r.body());
+            if (r.status() != 200) {
+                r.assertError(r.status());
+            }
+        }
+        assertEquals(200, client.get("/health").status());
+        assertNoBlocksInUse();
+    }
+
+    private static JsonNode randomValue(Random random, int depth) {
+        var f = JSON.getNodeFactory();
+        return switch (random.nextInt(depth > 0 ? 11 : 9)) {
+            case 0 -> f.textNode(random.nextBoolean() ? "" : "ROMEO" + random.nextInt(100));
+            case 1 -> f.numberNode(random.nextInt(40) - 5);
+            case 2 -> f.numberNode(random.nextDouble() * 4 - 1);
+            case 3 -> f.numberNode(random.nextBoolean() ? Long.MAX_VALUE : Long.MIN_VALUE);
+            case 4 -> f.numberNode(new java.math.BigInteger("123456789012345678901234567890"));
+            case 5 -> f.booleanNode(random.nextBoolean());
+            case 6 -> f.nullNode();
+            case 7 -> f.numberNode(1e300);
+            case 8 -> f.textNode("\u0000\uFFFF<s></s>");
+            case 9 -> {
+                var a = f.arrayNode();
+                for (int k = random.nextInt(4); k > 0; k--) {
+                    a.add(randomValue(random, depth - 1));
+                }
+                yield a;
+            }
+            default -> {
+                var o = f.objectNode();
+                o.set(random.nextBoolean() ? "include_usage" : "role", randomValue(random, depth - 1));
+                o.set(random.nextBoolean() ? "content" : "5", randomValue(random, depth - 1));
+                yield o;
+            }
+        };
+    }
+
     @Test
     void modelsHealthAndMetrics() throws Exception {
         JsonNode models = client.get("/v1/models").json();
