@@ -114,6 +114,9 @@ public final class OpenAiServer implements AutoCloseable {
                     .host(options.host())
                     .port(options.port())
                     .shutdownHook(false)   // shutdown is ours: drain the loop first
+                    // SSE sends one small write per token: with Nagle on, a reused connection holds the second
+                    // event until the client's delayed ACK (~40 ms), then tokens arrive in bursts.
+                    .connectionOptions(o -> o.tcpNoDelay(true))
                     .routing(r -> r.any(s::handle))
                     .build()
                     .start();
