@@ -40,6 +40,8 @@ public final class KernelTable {
                                 n.inputs().size() > 2 ? value(n.input(2)) : new Arg.Null())),
                 // fused_linear(x, W (, b) (, residual)) {epilogue}: the GEMM, then its epilogue on the result
                 new KernelBinding("fused_linear", TargetOp.FusedLinear.class, KernelTable::checkFusedLinear, KernelTable::lowerFusedLinear),
+                // quantized_linear(x, Wq (, b) (, residual)) {epilogue}: the quantized GEMM (dequantized in registers), then its epilogue
+                new KernelBinding("quantized_linear", TargetOp.QuantizedLinear.class, KernelTable::checkQuantizedLinear, KernelTable::lowerQuantizedLinear),
                 // add_rms_norm(a, b, w) = rms_norm(a + b, w)
                 new KernelBinding("add_rms_norm", TargetOp.AddRmsNorm.class, KernelTable::checkAddRmsNorm,
                         n -> call("addRmsNorm", value(n.input(0)), value(n.input(1)), value(n.input(2)),
@@ -373,6 +375,43 @@ public final class KernelTable {
             case RESIDUAL_ADD -> call("linearResidual", x, rows(n.input(0)), w, bias, value(n.inputs().getLast()));
             case GELU_MUL -> throw new IllegalStateException("refused by checkFusedLinear");
         };
+    }
+
+    private static Optional<String> checkQuantizedLinear(Node n) {
+        TargetOp.QuantizedLinear q = (TargetOp.QuantizedLinear) n.op();
+        if (q.epilogue() == dev.tokc.ir.Epilogue.GELU_MUL) {
+            return Optional.of("epilogue gelu_mul has no kernel (no elementwise multiply in the kernel set)");
+        }
+        Node w = n.input(1);
+        if (!isStored(w) || w.rank() != 2 || !w.type().isQuantized()) {
+            return Optional.of("the weight must be a stored, packed quantized matrix (quantize_weight folds into one)");
+        }
+        if (!w.shape().dim(0).isConstant() || !w.shape().dim(1).isConstant()) {
+            return Optional.of("the packed weight needs a constant shape");
+        }
+        return all(List.of(f32(n.input(0), "input"), q.hasBias(n.inputs()) ? storedVector(n.input(2), "bias") : OK,
+                q.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? f32(n.inputs().getLast(), "residual") : OK,
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    /** {@code ExecContext.quantLinear}: format as the runtime's QuantFormat ordinal, epilogue as its code there. */
+    private static Lowering lowerQuantizedLinear(Node n) {
+        TargetOp.QuantizedLinear q = (TargetOp.QuantizedLinear) n.op();
+        Node w = n.input(1);
+        dev.tokc.ir.QuantType t = (dev.tokc.ir.QuantType) w.type().elementType();
+        int format = dev.tokc.runtime.kernels.quant.QuantFormat.valueOf(t.format().name()).ordinal();
+        int epilogue = switch (q.epilogue()) {
+            case NONE -> 0;
+            case SILU_MUL -> 1;
+            case GELU -> 2;
+            case GELU_TANH -> 3;
+            case RESIDUAL_ADD -> 4;
+            case GELU_MUL -> throw new IllegalStateException("refused by checkQuantizedLinear");
+        };
+        return call("quantLinear", value(n.input(0)), rows(n.input(0)), value(w), new Arg.I32(format),
+                new Arg.I32(t.groupSize()), Arg.Size.of(w.shape().dim(0)), Arg.Size.of(w.shape().dim(1)),
+                q.hasBias(n.inputs()) ? value(n.input(2)) : new Arg.Null(), new Arg.I32(epilogue),
+                q.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? value(n.inputs().getLast()) : new Arg.Null());
     }
 
     private static Optional<String> checkAddRmsNorm(Node n) {

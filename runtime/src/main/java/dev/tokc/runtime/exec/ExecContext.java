@@ -241,6 +241,46 @@ public final class ExecContext implements AutoCloseable {
         return y;
     }
 
+    // ---- quantized projections (issue 7) ---------------------------------------------------------------------
+
+    private dev.tokc.runtime.kernels.quant.QuantKernels quantKernels;
+    private final Map<MemorySegment, dev.tokc.runtime.kernels.quant.QuantizedMatrix> packedMatrices = new HashMap<>();
+
+    /**
+     * {@code quantized_linear}: {@code y = epilogue(x[rows, k] . dequant(W)[n, k]^T + bias)} over the packed weight
+     * bytes {@code w} of format {@code format} (a {@code QuantFormat} ordinal) and group size {@code groupSize}.
+     * {@code epilogue}: 0 none, 1 silu_mul (W stacks gate over up, the result is {@code [rows, n / 2]}), 2 gelu (erf),
+     * 3 gelu (tanh), 4 residual add of {@code residual}. {@code bias} and {@code residual} may be null.
+     */
+    public MemorySegment quantLinear(MemorySegment x, int rows, MemorySegment w, int format, int groupSize, int n, int k,
+            MemorySegment bias, int epilogue, MemorySegment residual) {
+        if (quantKernels == null) {
+            quantKernels = kernels.quantKernels();
+        }
+        dev.tokc.runtime.kernels.quant.QuantizedMatrix m = packedMatrices.computeIfAbsent(w, seg ->
+                new dev.tokc.runtime.kernels.quant.QuantizedMatrix(seg, new dev.tokc.runtime.kernels.quant.QuantType(
+                        dev.tokc.runtime.kernels.quant.QuantFormat.values()[format], groupSize), n, k));
+        MemorySegment y = f32((long) rows * n);
+        quantKernels.gemm(x, rows, m, bias, y);
+        switch (epilogue) {
+            case 0 -> { }
+            case 1 -> {
+                int ff = n / 2;
+                MemorySegment out = f32((long) rows * ff);
+                long rowBytes = (long) ff * 4;
+                for (int r = 0; r < rows; r++) {
+                    kernels.swiglu(y.asSlice(2 * r * rowBytes, rowBytes), y.asSlice((2L * r + 1) * rowBytes, rowBytes),
+                            out.asSlice(r * rowBytes, rowBytes), ff);
+                }
+                return out;
+            }
+            case 2, 3 -> kernels.gelu(y, y, rows * n, epilogue == 3 ? GeluForm.TANH : GeluForm.ERF);
+            case 4 -> kernels.add(y, residual, y, rows * n);
+            default -> throw new IllegalArgumentException("unknown quantized_linear epilogue code " + epilogue);
+        }
+        return y;
+    }
+
     /** {@code rms_norm(a + b, w)}: the sum, then the norm (the sum is not needed elsewhere, the fusion pass says). */
     public MemorySegment addRmsNorm(MemorySegment a, MemorySegment b, MemorySegment w, float eps, int rows, int dim) {
         MemorySegment sum = add(a, b, rows * dim);
