@@ -54,7 +54,7 @@ final class CompileCommand implements Command {
     @Override
     public String usage() {
         return "MODEL (-o ENGINE [--dtype f32|bf16|f16] [--block-size 16] [--force] | --emit ir|ir-opt|java) "
-                + "[--quant int8|int4|nf4|fp8 [--group-size 32|64|128] [--quant-lm-head]] "
+                + "[--quant int8|int4|nf4|fp8 [--group-size 32|64|128] [--quant-lm-head]] [--kv-dtype fp8|int8|int4] "
                 + "[--passes a,b] [--dump-after PASS] [--verify-each]";
     }
 
@@ -164,7 +164,7 @@ final class CompileCommand implements Command {
         List<Pipeline.Phase> phases = new ArrayList<>();
         for (Pipeline.Phase ph : base.phases()) {
             phases.add(new Pipeline.Phase(ph.name(), ph.comment(), ph.passes().stream()
-                    .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(l.options().withBlockSize(blockSize)) : p)
+                    .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(quant.kvOptions(l.options().withBlockSize(blockSize))) : p)
                     .toList()));
         }
         quant.phase().ifPresent(phases::add);

@@ -1,9 +1,11 @@
 package dev.tokc.cli;
 
+import dev.tokc.ir.DType;
 import dev.tokc.ir.QuantFormat;
 import dev.tokc.ir.QuantType;
 import dev.tokc.passes.Pipeline;
 import dev.tokc.passes.transforms.QuantizeWeights;
+import dev.tokc.passes.transforms.StepProgramOptions;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -18,8 +20,10 @@ import org.apache.commons.cli.Options;
  *
  * @param type           the packed weight type, or null without {@code --quant}
  * @param quantizeLmHead whether the LM head is quantized too
+ * @param kvDtype        the KV cache dtype of {@code --kv-dtype} (fp8e4m3, i8, i4: quantized with one scale per
+ *                       (token, head) vector), or null for the activation dtype
  */
-record QuantOptions(QuantType type, boolean quantizeLmHead) {
+record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype) {
 
     static void addTo(Options o) {
         o.addOption(Option.builder().longOpt("quant").hasArg().argName("FORMAT")
@@ -27,17 +31,30 @@ record QuantOptions(QuantType type, boolean quantizeLmHead) {
                         + "nf4 (group-wise) or fp8 (e4m3, per channel); embeddings stay in --dtype").build());
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("N")
                 .desc("weights per scale group for int4/nf4: 32 (default), 64 or 128").build());
+        o.addOption(Option.builder().longOpt("kv-dtype").hasArg().argName("DTYPE")
+                .desc("quantize the KV cache on write: fp8 (e4m3), int8 or int4, one scale per token and KV head; "
+                        + "dequantized inside paged attention").build());
         o.addOption(Option.builder().longOpt("quant-lm-head")
                 .desc("quantize the LM head too (by default it stays in --dtype)").build());
     }
 
     static QuantOptions parse(CommandLine cmd) {
+        DType kv = null;
+        if (cmd.hasOption("kv-dtype")) {
+            String k = cmd.getOptionValue("kv-dtype").toLowerCase(Locale.ROOT);
+            kv = switch (k) {
+                case "fp8", "fp8e4m3" -> DType.FP8E4M3;
+                case "int8", "i8" -> DType.I8;
+                case "int4", "i4" -> DType.I4;
+                default -> throw new UsageError("--kv-dtype must be fp8, int8 or int4, got '" + k + "'");
+            };
+        }
         String q = cmd.getOptionValue("quant");
         if (q == null) {
             if (cmd.hasOption("group-size") || cmd.hasOption("quant-lm-head")) {
                 throw new UsageError("--group-size and --quant-lm-head need --quant");
             }
-            return new QuantOptions(null, false);
+            return new QuantOptions(null, false, kv);
         }
         QuantFormat format = switch (q.toLowerCase(Locale.ROOT)) {
             case "int8" -> QuantFormat.INT8;
@@ -55,7 +72,7 @@ record QuantOptions(QuantType type, boolean quantizeLmHead) {
         } else if (cmd.hasOption("group-size")) {
             throw new UsageError("--group-size applies to int4 and nf4; " + q + " has one scale per output channel");
         }
-        return new QuantOptions(new QuantType(format, group), cmd.hasOption("quant-lm-head"));
+        return new QuantOptions(new QuantType(format, group), cmd.hasOption("quant-lm-head"), kv);
     }
 
     /** With {@code --quant}, the phase that quantizes the projections; it runs last, after fusion. */
@@ -66,6 +83,11 @@ record QuantOptions(QuantType type, boolean quantizeLmHead) {
         // After fusion: the packed weights are then the fused QKV and gate/up matrices, and the epilogues are set.
         return Optional.of(Pipeline.Phase.of("quantize", "weight-only quantization of the projections (" + type + ")",
                 new QuantizeWeights(new QuantizeWeights.Options(type, quantizeLmHead))));
+    }
+
+    /** The step program's options with {@code --kv-dtype} applied. */
+    StepProgramOptions kvOptions(StepProgramOptions base) {
+        return kvDtype == null ? base : base.withKvDtype(kvDtype);
     }
 
     /** The weights' description in the compile summary line. */

@@ -7,10 +7,12 @@ import dev.tokc.codegen.jvm.EngineWriter;
 import dev.tokc.codegen.jvm.JvmBackend;
 import dev.tokc.frontend.LoadedModel;
 import dev.tokc.frontend.ModelLoader;
+import dev.tokc.ir.DType;
 import dev.tokc.ir.QuantType;
 import dev.tokc.ir.interp.WeightSource;
 import dev.tokc.ir.text.IrPrinter;
 import dev.tokc.passes.Pipeline;
+import dev.tokc.passes.transforms.LowerToPagedAttention;
 import dev.tokc.passes.transforms.QuantizeWeights;
 import dev.tokc.runtime.artifact.Engine;
 import dev.tokc.runtime.artifact.Progress;
@@ -19,6 +21,7 @@ import dev.tokc.runtime.exec.StepExecutor;
 import dev.tokc.tests.StepSession.Chunk;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
@@ -52,6 +55,83 @@ class QuantizedEngineTest {
             }
         }
         return tests.stream();
+    }
+
+    /**
+     * Quantized KV caches ({@code --kv-dtype}): the engine (QuantKvCache, per-(token, head) scales, Vector API decode
+     * attention) against the interpreter over a {@code ReferenceKvCache} of the same dtype (QuantizedKv), on a prompt
+     * prefilled in two chunks and then decoded, so later steps read what earlier ones quantized; with int4 weights too.
+     */
+    @TestFactory
+    Stream<DynamicTest> quantizedKvEnginesMatchTheInterpreter() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (DType kv : List.of(DType.FP8E4M3, DType.I8, DType.I4)) {
+            for (String model : List.of("shakespeare-llama", "tiny-random-qwen2")) {
+                tests.add(DynamicTest.dynamicTest(model + " kv " + kv, () -> checkKv(model, kv, null)));
+            }
+        }
+        tests.add(DynamicTest.dynamicTest("shakespeare-llama kv i8 + int4g32 weights",
+                () -> checkKv("shakespeare-llama", DType.I8, QuantType.parse("int4g32"))));
+        return tests.stream();
+    }
+
+    private static void checkKv(String model, DType kv, QuantType weights) throws Exception {
+        Path dir = dev.tokc.ir.testing.SharedData.model(model);
+        long[] prompt = ReferenceCase.all().stream().filter(r -> r.modelDir().equals(dir)).findFirst()
+                .orElseThrow().inputIds();
+        try (LoadedModel m = ModelLoader.load(dir)) {
+            List<Pipeline.Phase> phases = new ArrayList<>();
+            for (Pipeline.Phase ph : Pipeline.standard().phases()) {
+                phases.add(new Pipeline.Phase(ph.name(), ph.comment(), ph.passes().stream()
+                        .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(l.options().withKvDtype(kv)) : p)
+                        .toList()));
+            }
+            if (weights != null) {
+                phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(new QuantizeWeights.Options(weights, false))));
+            }
+            Pipeline.Result r = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(true).run(m.graph());
+            assertEquals(kv, StepSession.specOf(r.graph()).dtype());
+            WeightSource w = PagedStepProgramTest.cachedWeights(m);
+            JvmBackend.Output program = JvmBackend.compile(r.graph(), w, true);
+            Path out = engines.resolve(model + "-kv-" + kv + (weights == null ? "" : "-" + weights));
+            EngineWriter.write(out, program, w, new EngineWriter.Options("f32", 16, false, Progress.Listener.NONE,
+                    new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode(), List.of(),
+                    IrPrinter.print(r.graph()), List.of()));
+            int half = Math.max(1, prompt.length / 2);
+            StepSession ref = new StepSession(r.graph(), w, 64);
+            try (StepExecutor ex = StepExecutor.open(out, 2, JvmExecutor.KernelChoice.VECTOR, 64)) {
+                List<float[]> got = new ArrayList<>();
+                List<double[]> want = new ArrayList<>();
+                got.add(ex.step(List.of(new StepExecutor.Chunk(1, Arrays.copyOf(prompt, half), StepExecutor.Rows.ALL))).getFirst());
+                want.addAll(ref.step(List.of(new Chunk(1, Arrays.copyOf(prompt, half), true))).getFirst());
+                long[] rest = Arrays.copyOfRange(prompt, half, prompt.length);
+                got.add(ex.step(List.of(new StepExecutor.Chunk(1, rest, StepExecutor.Rows.ALL))).getFirst());
+                want.addAll(ref.step(List.of(new Chunk(1, rest, true))).getFirst());
+                long next = StepSession.argmax(want.getLast());
+                for (int i = 0; i < 4; i++) {
+                    got.add(ex.step(List.of(new StepExecutor.Chunk(1, new long[] {next}, StepExecutor.Rows.LAST))).getFirst());
+                    want.addAll(ref.step(List.of(new Chunk(1, new long[] {next}, false))).getFirst());
+                    next = StepSession.argmax(want.getLast());
+                }
+                int vocab = want.getFirst().length;
+                float[] flat = new float[want.size() * vocab];
+                int at = 0;
+                for (float[] g : got) {
+                    System.arraycopy(g, 0, flat, at, g.length);
+                    at += g.length;
+                }
+                assertEquals(flat.length, at);
+                double maxErr = 0;
+                for (int t = 0; t < want.size(); t++) {
+                    for (int v = 0; v < vocab; v++) {
+                        maxErr = Math.max(maxErr, Math.abs(flat[t * vocab + v] - want.get(t)[v]));
+                    }
+                }
+                // Codes can differ where x / scale lands within float rounding of a rounding boundary (the runtime
+                // divides f32 values, the interpreter f64): one code step in one element moves logits by ~1e-4.
+                assertTrue(maxErr <= 1e-3, model + " kv " + kv + ": engine vs interpreter max |dlogit| = " + maxErr);
+            }
+        }
     }
 
     private static void check(String model, QuantType type) throws Exception {

@@ -137,7 +137,65 @@ public final class KernelTable {
                                     Arg.Size.of(bt.dim(0)), Arg.Size.of(bt.dim(1)), new Arg.I32(a.layer()),
                                     new Arg.I32(a.numHeads()), new Arg.I32(a.spec().kvHeads()), new Arg.I32(a.spec().headDim()),
                                     new Arg.F32((float) a.scale()));
+                        }),
+                // The same three over a quantized cache (--kv-dtype fp8|int8|int4: spec dtype fp8e4m3, i8 or i4), one
+                // scale per (token, head) vector; the float bindings above refuse these dtypes.
+                new KernelBinding("kv_write_quant", TargetOp.KvWrite.class, n -> quantKv(((TargetOp.KvWrite) n.op()).spec(), n),
+                        n -> call("kvWriteQuant", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), new Arg.I32(((TargetOp.KvWrite) n.op()).layer()))),
+                new KernelBinding("kv_write_rope_quant", TargetOp.KvWriteRope.class,
+                        n -> quantKv(((TargetOp.KvWriteRope) n.op()).spec(), n).or(() -> ropeOperands(n)),
+                        n -> call("kvWriteRopeQuant", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), value(n.input(3)), new Arg.Floats(n.input(4)),
+                                new Arg.Bool(((TargetOp.KvWriteRope) n.op()).interleaved()),
+                                new Arg.I32(((TargetOp.KvWriteRope) n.op()).layer()))),
+                new KernelBinding("paged_attention_quant", TargetOp.PagedAttention.class, KernelTable::checkPagedAttentionQuant,
+                        n -> {
+                            TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+                            Shape bt = n.input(2).shape();
+                            return call("pagedAttentionQuant", value(n.input(0)), value(n.input(1)), value(n.input(2)),
+                                    value(n.input(3)), value(n.input(4)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                    Arg.Size.of(bt.dim(0)), Arg.Size.of(bt.dim(1)), new Arg.I32(a.layer()),
+                                    new Arg.I32(a.numHeads()), new Arg.I32(a.spec().kvHeads()), new Arg.I32(a.spec().headDim()),
+                                    new Arg.F32((float) a.scale()));
                         })));
+    }
+
+    /** A quantized KV cache spec, and k, v f32 and i64 slots (kv_write and kv_write_rope operands 0-2). */
+    private static Optional<String> quantKv(dev.tokc.ir.KvCacheSpec spec, Node n) {
+        if (!dev.tokc.ir.KvCacheSpec.isQuantized(spec.dtype())) {
+            return Optional.of("KV cache dtype " + spec.dtype() + " is not a quantized cache type");
+        }
+        return all(List.of(f32(n.input(0), "k"), f32(n.input(1), "v"),
+                n.input(2).dtype() == DType.I64 ? OK : Optional.of("slots are " + n.input(2).dtype() + ", expected i64"),
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    /** kv_write_rope's rotary operands as the float binding takes them: i64 positions and stored f32 inv_freq. */
+    private static Optional<String> ropeOperands(Node n) {
+        if (n.inputs().size() != 5) {
+            return Optional.of("cos/sin caches have no kernel (inv_freq only)");
+        }
+        if (!isStored(n.input(4)) || n.input(4).dtype() != DType.F32) {
+            return Optional.of("inverse frequencies must be a stored f32 tensor");
+        }
+        return n.input(3).dtype() == DType.I64 ? OK : Optional.of("positions are " + n.input(3).dtype() + ", expected i64");
+    }
+
+    private static Optional<String> checkPagedAttentionQuant(Node n) {
+        TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+        if (!dev.tokc.ir.KvCacheSpec.isQuantized(a.spec().dtype())) {
+            return Optional.of("KV cache dtype " + a.spec().dtype() + " is not a quantized cache type");
+        }
+        if (a.softcap() != 0 || a.slidingWindow() != 0) {
+            return Optional.of("softcap/sliding window are not supported by the paged-attention kernel");
+        }
+        for (int i = 2; i < 5; i++) {
+            if (n.input(i).dtype() != DType.I32) {
+                return Optional.of("input " + i + " is " + n.input(i).dtype() + ", expected i32");
+            }
+        }
+        return all(List.of(f32(n.input(0), "q"), checkDims(n.input(0).shape().dims()), checkDims(n.input(2).shape().dims())));
     }
 
     /** The bindings, in match order. */

@@ -66,15 +66,23 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
         this.ctx = new ExecContext(kernels, WeightSet.of(engine), 1 << 20);
         KvCacheInfo kv = engine.manifest().kvCache();
         this.blockSize = kv.blockSize();
-        ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
-        long bytes = PagedKvCache.segmentBytes(numBlocks, blockSize, kv.kvHeads(), kv.headDim(), type);
-        PagedKvCache[] layers = new PagedKvCache[kv.layers()];
-        for (int l = 0; l < layers.length; l++) {
-            // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
-            layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type, numBlocks,
-                    blockSize, kv.kvHeads(), kv.headDim());
+        java.util.Optional<dev.tokc.runtime.kernels.quant.KvQuantFormat> quantKv =
+                dev.tokc.runtime.kernels.quant.KvQuantFormat.of(kv.dtype());
+        if (quantKv.isPresent()) {
+            // Quantized KV cache (issue 7): one scale per (token, head) vector, read by ctx.*Quant kernels.
+            ctx.setQuantKvCaches(ExecContext.allocateQuantKvCaches(cacheArena, quantKv.get(), kv.layers(), numBlocks,
+                    blockSize, kv.kvHeads(), kv.headDim()));
+        } else {
+            ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
+            long bytes = PagedKvCache.segmentBytes(numBlocks, blockSize, kv.kvHeads(), kv.headDim(), type);
+            PagedKvCache[] layers = new PagedKvCache[kv.layers()];
+            for (int l = 0; l < layers.length; l++) {
+                // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
+                layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type, numBlocks,
+                        blockSize, kv.kvHeads(), kv.headDim());
+            }
+            ctx.setKvCaches(layers);
         }
-        ctx.setKvCaches(layers);
         this.blocks = new KvBlockManager(numBlocks, blockSize, true);
         List<String> outShape = info.outputs().get(0).shape();
         this.vocab = Integer.parseInt(outShape.get(outShape.size() - 1));
