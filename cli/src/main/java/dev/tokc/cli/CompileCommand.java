@@ -54,7 +54,8 @@ final class CompileCommand implements Command {
     @Override
     public String usage() {
         return "MODEL (-o ENGINE [--dtype f32|bf16|f16] [--block-size 16] [--force] | --emit ir|ir-opt|java) "
-                + "[--quant int8|int4|nf4|fp8 [--group-size 32|64|128] [--quant-lm-head]] [--kv-dtype fp8|int8|int4] "
+                + "[--quant int8|int4|nf4|fp8|w8a8 [--group-size 32|64|128] [--calibration FILE [--calibration-tokens N]] "
+                + "[--smooth-alpha 0.5] [--quant-lm-head]] [--kv-dtype fp8|int8|int4] "
                 + "[--passes a,b] [--dump-after PASS] [--verify-each]";
     }
 
@@ -104,7 +105,7 @@ final class CompileCommand implements Command {
                 io.out().print(IrPrinter.print(m.graph()));
                 return 0;
             }
-            Pipeline.Result r = pipeline(cmd, io, blockSize, quant).run(m.graph());
+            Pipeline.Result r = pipeline(cmd, io, blockSize, quant, m).run(m.graph());
             for (String line : r.counterLines()) {
                 io.err().println(line);
             }
@@ -154,7 +155,8 @@ final class CompileCommand implements Command {
      * The pipeline of {@code --passes} (default: the standard one) with the step program's KV block size set to
      * {@code blockSize}, then {@code --verify-each} and {@code --dump-after}.
      */
-    private static Pipeline pipeline(CommandLine cmd, Io io, int blockSize, QuantOptions quant) {
+    private static Pipeline pipeline(CommandLine cmd, Io io, int blockSize, QuantOptions quant, LoadedModel m)
+            throws java.io.IOException {
         Pipeline base;
         try {
             base = cmd.hasOption("passes") ? Pipeline.parse(cmd.getOptionValue("passes"), PassRegistry.standard()) : Pipeline.standard();
@@ -167,7 +169,7 @@ final class CompileCommand implements Command {
                     .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(quant.kvOptions(l.options().withBlockSize(blockSize))) : p)
                     .toList()));
         }
-        quant.phase().ifPresent(phases::add);
+        quant.phase(m, io.err()).ifPresent(phases::add);
         Pipeline p = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(cmd.hasOption("verify-each"));
         if (cmd.hasOption("dump-after")) {
             try {

@@ -266,6 +266,27 @@ public sealed interface TargetOp extends Op {
         }
     }
 
+    /**
+     * Per-token symmetric activation quantization, as a W8A8 GEMM sees its input: each row of {@code x [.., in]}
+     * (one token) is rounded to {@code bits}-bit integers with its own scale {@code absmax(row) / (2^(bits-1) - 1)}
+     * (rounded to f32) and read back, {@code x' = clamp(round(x / s)) * s}. Same type as x.
+     */
+    record QuantizeActivations(int bits) implements TargetOp {
+        public QuantizeActivations {
+            if (bits < 2 || bits > 16) {
+                throw new IrException("activation bits must be in [2, 16], got " + bits);
+            }
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Infer.requireFloat(in.get(0), "x");
+            Infer.requireMinRank(in.get(0), 1, "x");
+            return in.get(0).type();
+        }
+    }
+
     /** Sum of x over the {@code worldSize} ranks of a tensor-parallel group. */
     record AllReduce(int worldSize) implements TargetOp {
         @Override

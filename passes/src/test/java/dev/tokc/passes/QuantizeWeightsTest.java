@@ -63,12 +63,12 @@ class QuantizeWeightsTest {
     }
 
     private static void runCase(String file, GoldenFile.Case c, String where) {
-        QuantizeWeights pass = passOf(c.runLines().getFirst().command(), where);
-        Pipeline pipeline = Pipeline.of(List.of(pass)).verifyEach(true).failOnNonConvergence(true);
         List<Graph> inputs = IrParser.parse(c.input(), file);
         List<Graph> outputs = new ArrayList<>();
+        QuantizeWeights pass = null;
         for (Graph g : inputs) {
-            outputs.add(pipeline.run(g).graph());
+            pass = passOf(c.runLines().getFirst().command(), where, g);
+            outputs.add(Pipeline.of(List.of(pass)).verifyEach(true).failOnNonConvergence(true).run(g).graph());
         }
         String printed = IrPrinter.print(outputs);
         CheckResult result = c.check(printed);
@@ -81,15 +81,29 @@ class QuantizeWeightsTest {
         }
     }
 
-    /** The pass of a RUN line: {@code tokc ir-opt %s --passes=quantize-weights --quant=T [--quant-lm-head]}. */
-    private static QuantizeWeights passOf(String command, String where) {
+    /**
+     * The pass of a RUN line: {@code tokc ir-opt %s --passes=quantize-weights --quant=T [--quant-lm-head]
+     * [--uniform-scale=S] [--act-bits=B]}; {@code --uniform-scale} gives every named projection of {@code g} input
+     * scales S (what calibration would compute per channel).
+     */
+    private static QuantizeWeights passOf(String command, String where, Graph g) {
         String cmd = command.strip();
         if (!cmd.startsWith(RUN)) {
             fail(where + ": RUN line must start with '" + RUN + "', got '" + cmd + "'");
         }
         QuantType type = QuantType.parse("int8");
         boolean lmHead = false;
+        double uniform = 0;
+        int bits = 0;
         for (String a : cmd.substring(RUN.length()).strip().split("\\s+")) {
+            if (a.startsWith("--uniform-scale=")) {
+                uniform = Double.parseDouble(a.substring("--uniform-scale=".length()));
+                continue;
+            }
+            if (a.startsWith("--act-bits=")) {
+                bits = Integer.parseInt(a.substring("--act-bits=".length()));
+                continue;
+            }
             if (a.startsWith("--quant=")) {
                 type = QuantType.parse(a.substring("--quant=".length()));
             } else if (a.equals("--quant-lm-head")) {
@@ -98,7 +112,17 @@ class QuantizeWeightsTest {
                 fail(where + ": unsupported option '" + a + "'");
             }
         }
-        return new QuantizeWeights(new QuantizeWeights.Options(type, lmHead));
+        java.util.Map<String, double[]> scales = new java.util.HashMap<>();
+        if (uniform > 0) {
+            for (dev.tokc.ir.Node n : g.nodes()) {
+                if (n.name() != null && (n.op() instanceof dev.tokc.ir.ModelOp.Linear || n.op() instanceof dev.tokc.ir.TargetOp.FusedLinear)) {
+                    double[] s = new double[(int) n.input(0).shape().at(-1).value()];
+                    java.util.Arrays.fill(s, uniform);
+                    scales.put(n.name(), s);
+                }
+            }
+        }
+        return new QuantizeWeights(new QuantizeWeights.Options(type, lmHead, scales, bits));
     }
 
     /**

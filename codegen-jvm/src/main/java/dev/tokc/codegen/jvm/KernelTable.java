@@ -42,6 +42,11 @@ public final class KernelTable {
                 new KernelBinding("fused_linear", TargetOp.FusedLinear.class, KernelTable::checkFusedLinear, KernelTable::lowerFusedLinear),
                 // quantized_linear(x, Wq (, b) (, residual)) {epilogue}: the quantized GEMM (dequantized in registers), then its epilogue
                 new KernelBinding("quantized_linear", TargetOp.QuantizedLinear.class, KernelTable::checkQuantizedLinear, KernelTable::lowerQuantizedLinear),
+                // quantize_activations(x[.., k]) {bits}: per-token symmetric fake quantization (the W8A8 activation path)
+                new KernelBinding("quantize_activations", TargetOp.QuantizeActivations.class,
+                        n -> all(List.of(f32(n.input(0), "input"), checkDims(n.shape().dims()))),
+                        n -> call("quantizeActivations", value(n.input(0)), rows(n.input(0)), last(n.input(0)),
+                                new Arg.I32(((TargetOp.QuantizeActivations) n.op()).bits()))),
                 // add_rms_norm(a, b, w) = rms_norm(a + b, w)
                 new KernelBinding("add_rms_norm", TargetOp.AddRmsNorm.class, KernelTable::checkAddRmsNorm,
                         n -> call("addRmsNorm", value(n.input(0)), value(n.input(1)), value(n.input(2)),

@@ -106,12 +106,13 @@ final class QuantizedWeights {
 
     /**
      * The manifest's quantization record: the packed type of the program's quantized projections ({@code int8},
-     * {@code int4}, ...) and its group size; {@link Quantization#NONE} when there are none.
+     * {@code int4}, ...; {@code w8a8} when they read int8-quantized activations) and its group size; {@link Quantization#NONE} when there are none.
      */
     static Quantization quantization(Graph g) {
         for (Node n : g.nodes()) {
             if (n.op() instanceof TargetOp.QuantizedLinear && n.input(1).type().elementType() instanceof QuantType t) {
-                return new Quantization(t.format().prefix().toLowerCase(Locale.ROOT), t.groupSize());
+                boolean a8 = n.input(0).op() instanceof TargetOp.QuantizeActivations qa && qa.bits() == 8;
+                return new Quantization(a8 ? "w8a8" : t.format().prefix().toLowerCase(Locale.ROOT), t.groupSize());
             }
         }
         return Quantization.NONE;

@@ -301,6 +301,7 @@ public final class Interpreter {
                         q.epilogue() == Epilogue.RESIDUAL_ADD ? in.getLast() : null);
             }
             case TargetOp.QuantizeWeight qw -> TargetOps.quantizeWeight(qw.to(), in.get(0));
+            case TargetOp.QuantizeActivations qa -> TargetOps.quantizeActivations(qa.bits(), in.get(0));
             case TargetOp.AllReduce a -> TargetOps.allReduce(a, in.get(0));
             case TargetOp.AllGather a -> TargetOps.allGather(a, in.get(0));
             case TargetOp.Send s -> {

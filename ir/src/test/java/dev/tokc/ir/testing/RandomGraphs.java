@@ -847,6 +847,8 @@ public final class RandomGraphs {
         m.put(TargetOp.PagedAttention.class, RandomGraphs::pagedAttention);
         m.put(TargetOp.QuantizedLinear.class, RandomGraphs::quantizedLinear);
         m.put(TargetOp.QuantizeWeight.class, RandomGraphs::quantizeWeight);
+        m.put(TargetOp.QuantizeActivations.class, r -> r.apply(new TargetOp.QuantizeActivations(2 + r.rnd.nextInt(15)),
+                r.value(r.floatType(), r.shape(1, 3))));
         m.put(TargetOp.AllReduce.class, r -> r.unary(new TargetOp.AllReduce(1 + r.rnd.nextInt(8)), r.anyType()));
         m.put(TargetOp.AllGather.class, r -> {
             List<Dim> s = r.shape(1, 3);

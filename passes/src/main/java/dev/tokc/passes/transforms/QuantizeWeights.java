@@ -45,8 +45,14 @@ import java.util.Set;
  * quantization error of the format, by design; the graph computes what the engine computes (the reference
  * interpreter dequantizes the same bytes the kernels read).
  *
+ * <p><b>Input scales</b> (AWQ, SmoothQuant; {@link Options#inputScales}, by projection name, computed from the graph
+ * the pass receives, typically from calibration activations): {@code x W^T = (x / s)(W diag s)^T}, with 1/s folded
+ * into the op producing x where that is exact and free ({@link ScaleFolding}), and W diag(s) quantized. With
+ * {@link Options#activationBits} each quantized projection reads {@code quantize_activations(x)} (W8A8).
+ *
  * <p><b>Counters</b>: {@code quantized}, {@code keptLmHead}, {@code dynamic}, {@code unaligned}, {@code weightBytesF32}
- * and {@code weightBytesPacked} (over the quantized projections with constant shapes).
+ * and {@code weightBytesPacked} (over the quantized projections with constant shapes), {@code scaled} and
+ * {@code scaleNotFoldable} (projections given scales), {@code activationsQuantized}.
  */
 public final class QuantizeWeights implements Pass {
 
@@ -55,9 +61,24 @@ public final class QuantizeWeights implements Pass {
      * @param quantizeLmHead quantize the output projection too (default: keep it in the engine's float dtype, as most
      *                       weight-only schemes do; it is the layer whose error shows most directly in the logits)
      */
-    public record Options(QuantType type, boolean quantizeLmHead) {
+    public record Options(QuantType type, boolean quantizeLmHead,
+            java.util.function.Function<Graph, Map<String, double[]>> inputScales, int activationBits) {
         public Options {
             Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(inputScales, "inputScales");
+            if (activationBits != 0 && (activationBits < 2 || activationBits > 16)) {
+                throw new IllegalArgumentException("activation bits must be 0 (off) or in [2, 16], got " + activationBits);
+            }
+        }
+
+        /** Weight-only, no input scales. */
+        public Options(QuantType type, boolean quantizeLmHead) {
+            this(type, quantizeLmHead, g -> Map.of(), 0);
+        }
+
+        /** Fixed input scales by projection name (tests; the CLI computes them from the graph it is given). */
+        public Options(QuantType type, boolean quantizeLmHead, Map<String, double[]> inputScales, int activationBits) {
+            this(type, quantizeLmHead, g -> inputScales, activationBits);
         }
     }
 
@@ -93,7 +114,8 @@ public final class QuantizeWeights implements Pass {
 
     @Override
     public Graph run(Graph graph, PassContext ctx) {
-        for (String c : List.of("quantized", "keptLmHead", "dynamic", "unaligned", "weightBytesF32", "weightBytesPacked")) {
+        for (String c : List.of("quantized", "keptLmHead", "dynamic", "unaligned", "weightBytesF32", "weightBytesPacked",
+                "scaled", "scaleNotFoldable", "activationsQuantized")) {
             ctx.add(c, 0);
         }
         Set<Node> tables = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -103,46 +125,36 @@ public final class QuantizeWeights implements Pass {
             }
         }
         Map<Node, Boolean> weightOnly = new IdentityHashMap<>();
+        // Scales are folded only into the inputs of projections this pass quantizes (else x / s would reach a float
+        // projection that never multiplies by s).
+        ScaleFolding folding = ScaleFolding.plan(graph, options.inputScales().apply(graph),
+                p -> skipReason(p, tables, weightOnly) == null, ctx);
         // The rewrite sees nodes with already-rewritten inputs; the LM-head test looks at the original weight node,
         // which is untouched (weights are leaves), so identity against the embedding tables still holds.
-        return graph.transform(n -> {
-            boolean transposed;
-            Epilogue epilogue;
-            switch (n.op()) {
-                case ModelOp.Linear l -> {
-                    transposed = l.transposeWeight();
-                    epilogue = Epilogue.NONE;
+        return graph.transform(n0 -> {
+            Node n = folding.rewriteProducer(n0);
+            String skip = skipReason(n, tables, weightOnly);
+            if (skip != null) {
+                if (!skip.isEmpty()) {
+                    ctx.increment(skip);
                 }
-                case TargetOp.FusedLinear f -> {
-                    transposed = f.transposeWeight();
-                    epilogue = f.epilogue();
-                }
-                default -> {
-                    return n;
-                }
+                return n;
             }
+            boolean transposed = n.op() instanceof ModelOp.Linear l ? l.transposeWeight()
+                    : ((TargetOp.FusedLinear) n.op()).transposeWeight();
+            Epilogue epilogue = n.op() instanceof TargetOp.FusedLinear f ? f.epilogue() : Epilogue.NONE;
             Node w = n.input(1);
-            if (!(w.type().elementType() instanceof DType d) || !d.isFloat() || w.rank() != 2) {
-                return n;
-            }
-            if (!isWeightOnly(w, weightOnly)) {
-                ctx.increment("dynamic");
-                return n;
-            }
-            if (!options.quantizeLmHead() && isLmHead(w, tables)) {
-                ctx.increment("keptLmHead");
-                return n;
-            }
             Dim in = transposed ? w.shape().dim(0) : w.shape().dim(1);
             QuantType t = options.type();
-            if (!in.isConstant() || (t.format().groupWise() && in.value() % t.groupSize() != 0)) {
-                ctx.increment("unaligned");
-                return n;
-            }
             Node dense = transposed ? Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), w) : w;
+            dense = folding.scaleWeight(n.name(), dense);
             Node packed = Node.of(new TargetOp.QuantizeWeight(t), dense);
             List<Node> ins = new ArrayList<>(n.inputs());
             ins.set(1, packed);
+            if (options.activationBits() > 0) {
+                ins.set(0, Node.of(new TargetOp.QuantizeActivations(options.activationBits()), ins.get(0)));
+                ctx.increment("activationsQuantized");
+            }
             ctx.increment("quantized");
             Dim out = dense.shape().dim(0);
             if (out.isConstant()) {
@@ -151,6 +163,37 @@ public final class QuantizeWeights implements Pass {
             }
             return Node.of(new TargetOp.QuantizedLinear(epilogue), ins, n.name());
         });
+    }
+
+    /**
+     * Why projection {@code n} is not quantized: a counter name ({@code dynamic}, {@code keptLmHead},
+     * {@code unaligned}), "" when n is not a float projection at all, null when it is quantized.
+     */
+    private String skipReason(Node n, Set<Node> tables, Map<Node, Boolean> weightOnly) {
+        boolean transposed;
+        switch (n.op()) {
+            case ModelOp.Linear l -> transposed = l.transposeWeight();
+            case TargetOp.FusedLinear f -> transposed = f.transposeWeight();
+            default -> {
+                return "";
+            }
+        }
+        Node w = n.input(1);
+        if (!(w.type().elementType() instanceof DType d) || !d.isFloat() || w.rank() != 2) {
+            return "";
+        }
+        if (!isWeightOnly(w, weightOnly)) {
+            return "dynamic";
+        }
+        if (!options.quantizeLmHead() && isLmHead(w, tables)) {
+            return "keptLmHead";
+        }
+        Dim in = transposed ? w.shape().dim(0) : w.shape().dim(1);
+        QuantType t = options.type();
+        if (!in.isConstant() || (t.format().groupWise() && in.value() % t.groupSize() != 0)) {
+            return "unaligned";
+        }
+        return null;
     }
 
     /** Bytes of the packed layout (QuantizedBlocks): per-channel formats carry a 4-byte scale per row. */

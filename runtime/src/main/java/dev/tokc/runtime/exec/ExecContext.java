@@ -279,6 +279,28 @@ public final class ExecContext implements AutoCloseable {
         return y;
     }
 
+    /**
+     * {@code quantize_activations}: each row of {@code x [rows, cols]} rounded to {@code bits}-bit integers with an f32
+     * scale {@code absmax(row) / (2^(bits-1) - 1)} and read back (what a W8A8 GEMM's int8 activations hold).
+     */
+    public MemorySegment quantizeActivations(MemorySegment x, int rows, int cols, int bits) {
+        MemorySegment y = f32((long) rows * cols);
+        long qmax = (1L << (bits - 1)) - 1;
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * cols;
+            double m = 0;
+            for (int c = 0; c < cols; c++) {
+                m = Math.max(m, Math.abs(x.getAtIndex(Elements.F32, base + c)));
+            }
+            float scale = (float) (m / qmax);
+            for (int c = 0; c < cols; c++) {
+                long q = scale == 0 ? 0 : Math.clamp(Math.round(x.getAtIndex(Elements.F32, base + c) / (double) scale), -qmax, qmax);
+                y.setAtIndex(Elements.F32, base + c, (float) (q * (double) scale));
+            }
+        }
+        return y;
+    }
+
     /** {@code rms_norm(a + b, w)}: the sum, then the norm (the sum is not needed elsewhere, the fusion pass says). */
     public MemorySegment addRmsNorm(MemorySegment a, MemorySegment b, MemorySegment w, float eps, int rows, int dim) {
         MemorySegment sum = add(a, b, rows * dim);
