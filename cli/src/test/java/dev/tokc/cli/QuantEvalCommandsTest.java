@@ -49,12 +49,36 @@ class QuantEvalCommandsTest {
     }
 
     @Test
+    void calibrationScalesFoldIntoNormsAndUpRows() throws Exception {
+        Path text = tmp.resolve("calib.txt");
+        Files.writeString(text, Files.readString(SharedData.root().resolve("corpus/tinyshakespeare.txt")).substring(0, 2000));
+        var awq = CliErrorsTest.tokc("compile", MODEL, "-o", tmp.resolve("awq").toString(), "--quant", "int4",
+                "--calibration", text.toString(), "--calibration-tokens", "64");
+        assertEquals(0, awq.code(), awq.err());
+        assertTrue(awq.err().contains("calibration: 64 tokens, AWQ scales"), awq.err());
+        // q/k/v (attn norm), gate/up (mlp norm), down (up rows) per layer; o_proj's input is not foldable.
+        assertTrue(awq.err().contains("scaled=18 scaleNotFoldable="), awq.err());
+        var w8a8 = CliErrorsTest.tokc("compile", MODEL, "-o", tmp.resolve("w8a8").toString(), "--quant", "w8a8",
+                "--calibration", text.toString(), "--calibration-tokens", "64", "--smooth-alpha", "0.6");
+        assertEquals(0, w8a8.code(), w8a8.err());
+        assertTrue(w8a8.err().contains("SmoothQuant (alpha 0.6)") && w8a8.err().contains("activationsQuantized=24"), w8a8.err());
+        assertTrue(Files.readString(tmp.resolve("w8a8").resolve("manifest.json")).contains("\"w8a8\""));
+        var run = CliErrorsTest.tokc("run", tmp.resolve("w8a8").toString(), "--prompt", "ROMEO:", "--max-tokens", "4");
+        assertEquals(0, run.code(), run.err());
+    }
+
+    @Test
     void badQuantAndEvalFlagsFailInOneLine() {
-        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int3"), "--quant must be int8, int4, nf4 or fp8");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int3"), "--quant must be int8, int4, nf4, fp8 or w8a8");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int4", "--group-size", "48"),
                 "--group-size must be 32, 64 or 128");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int8", "--group-size", "32"),
                 "--group-size applies to int4 and nf4");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int8", "--calibration", "x.txt"),
+                "--calibration applies to int4, nf4 (AWQ) and w8a8");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "w8a8", "--smooth-alpha", "2"),
+                "--smooth-alpha takes a number in [0, 1]");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--kv-dtype", "int2"), "--kv-dtype must be fp8, int8 or int4");
         CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("eval", tmp.toString(), "--perplexity", "x.txt"),
                 "is not an engine directory");
     }

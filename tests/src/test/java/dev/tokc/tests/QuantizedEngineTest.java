@@ -51,10 +51,38 @@ class QuantizedEngineTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (String model : List.of("shakespeare-llama", "tiny-random-gpt2", "tiny-random-qwen2")) {
             for (String format : FORMATS) {
-                tests.add(DynamicTest.dynamicTest(model + " " + format, () -> check(model, QuantType.parse(format))));
+                tests.add(DynamicTest.dynamicTest(model + " " + format, () -> check(model, QuantType.parse(format), 0)));
             }
         }
+        // W8A8: int8 weights and per-token int8 activations (quantize_activations kernel against the interpreter).
+        tests.add(DynamicTest.dynamicTest("shakespeare-llama w8a8", () -> check("shakespeare-llama", QuantType.parse("int8"), 8)));
         return tests.stream();
+    }
+
+    @org.junit.jupiter.api.Test
+    void quantizeActivationsKernelMatchesTheInterpreter() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        int rows = 7;
+        int cols = 48;
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rnd.nextGaussian() * (i % 13 == 0 ? 20 : 1));
+        }
+        java.util.Arrays.fill(x, 2 * cols, 3 * cols, 0f); // an all-zero row: scale 0
+        dev.tokc.ir.Tensor expected = dev.tokc.ir.interp.Interpreter.run(new dev.tokc.ir.Graph("q", List.of(), List.of(
+                dev.tokc.ir.Node.of(new dev.tokc.ir.TargetOp.QuantizeActivations(8), dev.tokc.ir.Node.of(
+                        new dev.tokc.ir.SourceOp.Constant(dev.tokc.ir.Tensor.ofDoubles(DType.F32, new long[] {rows, cols},
+                                java.util.stream.IntStream.range(0, x.length).mapToDouble(i -> x[i]).toArray())),
+                        List.of(), null)))), java.util.Map.of(), WeightSource.none()).getFirst();
+        try (dev.tokc.runtime.exec.ExecContext ctx = new dev.tokc.runtime.exec.ExecContext(
+                new dev.tokc.runtime.kernels.ReferenceKernels(), dev.tokc.runtime.exec.WeightSet.of(java.util.Map.of()), 1 << 16)) {
+            ctx.begin();
+            var in = ctx.floatsInput(x, rows, cols);
+            var y = ctx.quantizeActivations(in.data(), rows, cols, 8);
+            for (int i = 0; i < x.length; i++) {
+                assertEquals((float) expected.getDouble(i), y.getAtIndex(dev.tokc.runtime.kernels.Elements.F32, i), "element " + i);
+            }
+        }
     }
 
     /**
@@ -134,23 +162,24 @@ class QuantizedEngineTest {
         }
     }
 
-    private static void check(String model, QuantType type) throws Exception {
+    private static void check(String model, QuantType type, int activationBits) throws Exception {
         Path dir = dev.tokc.ir.testing.SharedData.model(model);
         long[] prompt = ReferenceCase.all().stream().filter(r -> r.modelDir().equals(dir)).findFirst()
                 .orElseThrow().inputIds();
         try (LoadedModel m = ModelLoader.load(dir)) {
             List<Pipeline.Phase> phases = new ArrayList<>(Pipeline.standard().phases());
-            phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(new QuantizeWeights.Options(type, false))));
+            phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(
+                    new QuantizeWeights.Options(type, false, java.util.Map.of(), activationBits))));
             Pipeline.Result r = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(true).run(m.graph());
             assertTrue(r.counter("quantize-weights", "quantized") > 0, r.report());
             WeightSource weights = PagedStepProgramTest.cachedWeights(m);
             JvmBackend.Output program = JvmBackend.compile(r.graph(), weights, true);
-            Path out = engines.resolve(model + "-" + type);
+            Path out = engines.resolve(model + "-" + type + "-a" + activationBits);
             EngineWriter.write(out, program, weights, new EngineWriter.Options("f32", 16, false, Progress.Listener.NONE,
                     new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode(), List.of(),
                     IrPrinter.print(r.graph()), List.of()));
             try (Engine e = Engine.open(out)) {
-                assertEquals(type.format().prefix(), e.manifest().quantization().method());
+                assertEquals(activationBits == 8 ? "w8a8" : type.format().prefix(), e.manifest().quantization().method());
                 assertEquals(type.groupSize(), e.manifest().quantization().groupSize());
             }
             float[] engine;
@@ -167,7 +196,11 @@ class QuantizedEngineTest {
                     maxErr = Math.max(maxErr, Math.abs(engine[t * vocab + v] - reference.get(t)[v]));
                 }
             }
-            assertTrue(maxErr <= TOLERANCE, model + " " + type + ": engine vs interpreter max |dlogit| = " + maxErr);
+            // W8A8: per-token activation codes can flip where float32 and float64 inputs straddle a rounding boundary,
+            // and a flip moves the next layer's input by a whole code step; measured 0.06 on logits of magnitude ~10.
+            // The activation kernel itself is compared exactly in quantizeActivationsKernelMatchesTheInterpreter.
+            double tol = activationBits > 0 ? 0.1 : TOLERANCE;
+            assertTrue(maxErr <= tol, model + " " + type + ": engine vs interpreter max |dlogit| = " + maxErr);
             List<double[]> unquantized = new StepSession(Pipeline.standard().run(m.graph()).graph(), weights, 64)
                     .step(List.of(new Chunk(1, prompt, true))).getFirst();
             double change = 0;
