@@ -13,7 +13,6 @@ import dev.tokc.ir.TargetOp;
 import dev.tokc.passes.Pass;
 import dev.tokc.passes.PassContext;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,10 +117,10 @@ public final class QuantizeWeights implements Pass {
                 "scaled", "scaleNotFoldable", "activationsQuantized")) {
             ctx.add(c, 0);
         }
-        Set<Node> tables = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<String> tables = new java.util.HashSet<>();
         for (Node n : graph.nodes()) {
             if (n.op() instanceof ModelOp.Embedding) {
-                tables.add(n.input(0));
+                weightKeys(n.input(0), tables);
             }
         }
         Map<Node, Boolean> weightOnly = new IdentityHashMap<>();
@@ -129,8 +128,6 @@ public final class QuantizeWeights implements Pass {
         // projection that never multiplies by s).
         ScaleFolding folding = ScaleFolding.plan(graph, options.inputScales().apply(graph),
                 p -> skipReason(p, tables, weightOnly) == null, ctx);
-        // The rewrite sees nodes with already-rewritten inputs; the LM-head test looks at the original weight node,
-        // which is untouched (weights are leaves), so identity against the embedding tables still holds.
         return graph.transform(n0 -> {
             Node n = folding.rewriteProducer(n0);
             String skip = skipReason(n, tables, weightOnly);
@@ -169,7 +166,7 @@ public final class QuantizeWeights implements Pass {
      * Why projection {@code n} is not quantized: a counter name ({@code dynamic}, {@code keptLmHead},
      * {@code unaligned}), "" when n is not a float projection at all, null when it is quantized.
      */
-    private String skipReason(Node n, Set<Node> tables, Map<Node, Boolean> weightOnly) {
+    private String skipReason(Node n, Set<String> tables, Map<Node, Boolean> weightOnly) {
         boolean transposed;
         switch (n.op()) {
             case ModelOp.Linear l -> transposed = l.transposeWeight();
@@ -220,8 +217,23 @@ public final class QuantizeWeights implements Pass {
         return r;
     }
 
-    /** The output projection: tied to an embedding table, or a weight named like Hugging Face's {@code lm_head}. */
-    private static boolean isLmHead(Node w, Set<Node> embeddingTables) {
-        return embeddingTables.contains(w) || w.op() instanceof SourceOp.Weight sw && sw.key().contains("lm_head");
+    /**
+     * The output projection: its weight (through any weight-only expression, e.g. the {@code cast} after a bf16
+     * checkpoint's weights) reads an embedding table's weight (tied embeddings), or a weight named like Hugging
+     * Face's {@code lm_head}.
+     */
+    private static boolean isLmHead(Node w, Set<String> embeddingKeys) {
+        Set<String> keys = new java.util.HashSet<>();
+        weightKeys(w, keys);
+        return keys.stream().anyMatch(k -> k.contains("lm_head") || embeddingKeys.contains(k));
+    }
+
+    /** The keys of the weights {@code n} reads. */
+    private static void weightKeys(Node n, Set<String> out) {
+        if (n.op() instanceof SourceOp.Weight sw) {
+            out.add(sw.key());
+            return;
+        }
+        n.inputs().forEach(in -> weightKeys(in, out));
     }
 }
