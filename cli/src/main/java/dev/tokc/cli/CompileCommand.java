@@ -54,6 +54,8 @@ final class CompileCommand implements Command {
     @Override
     public String usage() {
         return "MODEL (-o ENGINE [--dtype f32|bf16|f16] [--block-size 16] [--force] | --emit ir|ir-opt|java) "
+                + "[--quant int8|int4|nf4|fp8|w8a8 [--group-size 32|64|128] [--calibration FILE [--calibration-tokens N]] "
+                + "[--smooth-alpha 0.5] [--quant-lm-head]] [--kv-dtype fp8|int8|int4] "
                 + "[--passes a,b] [--dump-after PASS] [--verify-each]";
     }
 
@@ -68,6 +70,7 @@ final class CompileCommand implements Command {
                 .desc("weight storage of the engine's matrices: f32 (default), bf16 or f16").build());
         o.addOption(Option.builder().longOpt("block-size").hasArg().argName("N").desc("KV cache block size (default 16)").build());
         o.addOption(Option.builder().longOpt("force").desc("replace an existing engine at ENGINE").build());
+        QuantOptions.addTo(o);
         return o;
     }
 
@@ -90,6 +93,7 @@ final class CompileCommand implements Command {
             throw new UsageError("--dtype must be f32, bf16 or f16, got '" + dtype + "'");
         }
         int blockSize = Args.intValue(cmd, "block-size", 16, 1, 1 << 16);
+        QuantOptions quant = QuantOptions.parse(cmd);
         if (out != null && Files.exists(Path.of(out)) && !cmd.hasOption("force")) {
             // Checked before importing and optimising, so a refused compile fails in a second; ArtifactWriter checks
             // again (and whether the target looks like an engine) before it replaces anything.
@@ -101,7 +105,7 @@ final class CompileCommand implements Command {
                 io.out().print(IrPrinter.print(m.graph()));
                 return 0;
             }
-            Pipeline.Result r = pipeline(cmd, io, blockSize).run(m.graph());
+            Pipeline.Result r = pipeline(cmd, io, blockSize, quant, m).run(m.graph());
             for (String line : r.counterLines()) {
                 io.err().println(line);
             }
@@ -141,7 +145,8 @@ final class CompileCommand implements Command {
             }
             long bytes = manifest.tensors().stream().mapToLong(t -> t.byteLength()).sum();
             io.err().printf(Locale.ROOT, "wrote %s: %d tensors, %.1f MB %s weights, program %s, in %.1f s%n", out,
-                    manifest.tensors().size(), bytes / 1e6, dtype, program.className(), (System.nanoTime() - start) / 1e9);
+                    manifest.tensors().size(), bytes / 1e6, quant.describe(dtype), program.className(),
+                    (System.nanoTime() - start) / 1e9);
         }
         return 0;
     }
@@ -150,7 +155,8 @@ final class CompileCommand implements Command {
      * The pipeline of {@code --passes} (default: the standard one) with the step program's KV block size set to
      * {@code blockSize}, then {@code --verify-each} and {@code --dump-after}.
      */
-    private static Pipeline pipeline(CommandLine cmd, Io io, int blockSize) {
+    private static Pipeline pipeline(CommandLine cmd, Io io, int blockSize, QuantOptions quant, LoadedModel m)
+            throws java.io.IOException {
         Pipeline base;
         try {
             base = cmd.hasOption("passes") ? Pipeline.parse(cmd.getOptionValue("passes"), PassRegistry.standard()) : Pipeline.standard();
@@ -160,9 +166,10 @@ final class CompileCommand implements Command {
         List<Pipeline.Phase> phases = new ArrayList<>();
         for (Pipeline.Phase ph : base.phases()) {
             phases.add(new Pipeline.Phase(ph.name(), ph.comment(), ph.passes().stream()
-                    .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(l.options().withBlockSize(blockSize)) : p)
+                    .map(p -> p instanceof LowerToPagedAttention l ? new LowerToPagedAttention(quant.kvOptions(l.options().withBlockSize(blockSize))) : p)
                     .toList()));
         }
+        quant.phase(m, io.err()).ifPresent(phases::add);
         Pipeline p = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(cmd.hasOption("verify-each"));
         if (cmd.hasOption("dump-after")) {
             try {

@@ -23,7 +23,7 @@ public final class Tokc {
 
     /** Every subcommand, in the order {@code tokc --help} lists them. */
     static List<Command> commands() {
-        return List.of(new IrOptCommand(), new InspectCommand(), new LogitsCommand(), new SynthCommand(), new TokenizeCommand(), new OnnxTestCommand(), new CompileCommand(), new RunCommand(), new ServeCommand(), new BenchCommand());
+        return List.of(new IrOptCommand(), new InspectCommand(), new LogitsCommand(), new SynthCommand(), new TokenizeCommand(), new OnnxTestCommand(), new CompileCommand(), new RunCommand(), new ServeCommand(), new BenchCommand(), new EvalCommand());
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {

@@ -13,13 +13,30 @@ public record KvCacheSpec(int layers, int kvHeads, int headDim, int blockSize, D
         }
     }
 
-    /** Bytes of K and V for one token across all layers: 2 x layers x kv_heads x head_dim x dtype size. */
+    /**
+     * Bytes of K and V for one token across all layers: 2 x layers x kv_heads x (head_dim x dtype size); for the
+     * quantized cache dtypes (fp8e4m3, i8, i4: one scale per (token, head) vector) the codes plus the scales.
+     */
     public long bytesPerToken() {
-        return 2L * layers * kvHeads * headDim * dtype.byteSize();
+        return 2L * layers * kvHeads * vectorBytes(dtype, headDim);
     }
 
     /** Bytes of one block of one layer's K (or V). */
     public long bytesPerBlockPerLayer() {
-        return (long) blockSize * kvHeads * headDim * dtype.byteSize();
+        return (long) blockSize * kvHeads * vectorBytes(dtype, headDim);
+    }
+
+    /** Whether {@code dtype} is a scaled quantized cache type: fp8e4m3, i8 or i4 (see {@code interp.QuantizedKv}). */
+    public static boolean isQuantized(DType dtype) {
+        return dtype == DType.FP8E4M3 || dtype == DType.I8 || dtype == DType.I4;
+    }
+
+    /** Bytes of one stored (token, head) vector: codes plus, when quantized, an f32 scale (i4: and an f32 offset). */
+    public static long vectorBytes(DType dtype, int headDim) {
+        return switch (dtype) {
+            case FP8E4M3, I8 -> 4L + headDim;
+            case I4 -> 8L + (headDim + 1) / 2;
+            default -> (long) headDim * dtype.byteSize();
+        };
     }
 }

@@ -205,15 +205,85 @@ public sealed interface TargetOp extends Op {
         }
     }
 
-    /** Linear over a packed quantized weight {@code [out, in]} (its element type carries the block geometry). */
-    record QuantizedLinear() implements TargetOp {
+    /**
+     * Linear over a packed quantized weight {@code [out, in]} (its element type carries the block geometry), with the
+     * GEMM epilogue of {@link FusedLinear}. Inputs: x {@code [..., in]}, the packed weight, then bias {@code [out]}
+     * when present, then the residual when the epilogue is RESIDUAL_ADD (so the arity says whether there is a bias).
+     * Its meaning is {@code fused_linear} over the dequantized weight.
+     */
+    record QuantizedLinear(Epilogue epilogue) implements TargetOp {
+        /** No epilogue: {@code x . dequant(W)^T (+ bias)}. */
+        public QuantizedLinear() {
+            this(Epilogue.NONE);
+        }
+
+        /** Whether inputs {@code in} (of this op) include a bias. */
+        public boolean hasBias(List<Node> in) {
+            return in.size() == (epilogue == Epilogue.RESIDUAL_ADD ? 4 : 3);
+        }
+
         @Override
         public TensorType inferType(List<Node> in) {
-            Infer.arity(in, 2, 3);
+            boolean residual = epilogue == Epilogue.RESIDUAL_ADD;
+            Infer.arity(in, residual ? 3 : 2, residual ? 4 : 3);
             if (!in.get(1).type().isQuantized()) {
                 throw new IrException("weight must have a quantized element type, got " + in.get(1).type());
             }
-            return LinearChecks.check(in, false);
+            TensorType t = LinearChecks.check(in.subList(0, hasBias(in) ? 3 : 2), false);
+            if (epilogue == Epilogue.SILU_MUL || epilogue == Epilogue.GELU_MUL) {
+                Dim out = t.shape().at(-1);
+                Dim half = out.exactDiv(Dim.of(2))
+                        .orElseThrow(() -> new IrException("gated epilogue needs an even out-features, got " + out));
+                return t.withShape(t.shape().withDim(t.rank() - 1, half));
+            }
+            if (residual) {
+                Node r = in.getLast();
+                if (!r.shape().equals(t.shape()) || r.dtype() != t.dtype()) {
+                    throw new IrException("residual " + r.type() + " does not match the result " + t);
+                }
+            }
+            return t;
+        }
+    }
+
+    /**
+     * Packs a float weight matrix {@code w [out, in]} into the quantized element type {@code to} (the layout of
+     * {@code interp.QuantizedBlocks}). Only weight-only expressions use it: the backend evaluates it once, when the
+     * engine is written, so the program reads the packed bytes.
+     */
+    record QuantizeWeight(QuantType to) implements TargetOp {
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Node w = in.get(0);
+            Infer.requireFloat(w, "weight");
+            Infer.requireRank(w, 2, "weight [out, in]");
+            Dim cols = w.shape().dim(1);
+            if (to.format().groupWise() && cols.isConstant() && cols.value() % to.groupSize() != 0) {
+                throw new IrException(to + " needs in-features divisible by " + to.groupSize() + ", got " + cols);
+            }
+            return new TensorType(to, w.shape());
+        }
+    }
+
+    /**
+     * Per-token symmetric activation quantization, as a W8A8 GEMM sees its input: each row of {@code x [.., in]}
+     * (one token) is rounded to {@code bits}-bit integers with its own scale {@code absmax(row) / (2^(bits-1) - 1)}
+     * (rounded to f32) and read back, {@code x' = clamp(round(x / s)) * s}. Same type as x.
+     */
+    record QuantizeActivations(int bits) implements TargetOp {
+        public QuantizeActivations {
+            if (bits < 2 || bits > 16) {
+                throw new IrException("activation bits must be in [2, 16], got " + bits);
+            }
+        }
+
+        @Override
+        public TensorType inferType(List<Node> in) {
+            Infer.arity(in, 1);
+            Infer.requireFloat(in.get(0), "x");
+            Infer.requireMinRank(in.get(0), 1, "x");
+            return in.get(0).type();
         }
     }
 

@@ -13,7 +13,6 @@ import dev.tokc.runtime.artifact.Manifest;
 import dev.tokc.runtime.artifact.ParallelLayout;
 import dev.tokc.runtime.artifact.PassRecord;
 import dev.tokc.runtime.artifact.Progress;
-import dev.tokc.runtime.artifact.Quantization;
 import dev.tokc.runtime.artifact.Target;
 import dev.tokc.runtime.exec.ProgramInfo;
 import dev.tokc.runtime.exec.WeightSet;
@@ -108,19 +107,24 @@ public final class EngineWriter {
                 options.progress()))) {
             long total = 0;
             for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
-                total += t.node().shape().numElements() * bytesPer(t, matrixType);
+                total += storedBytes(t, matrixType);
             }
             w.expect(program.plan().tensors().size(), total);
             for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
                 Node n = t.node();
                 long[] shape = n.shape().evaluate(Map.of());
                 long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
-                String dtype = t.dtype() == null ? options.dtype() : t.dtype().toString();
+                String dtype = n.type().isQuantized() ? n.type().elementType().textName()
+                        : t.dtype() == null ? options.dtype() : t.dtype().toString();
                 List<RawTensor> parts = t.dtype() == DType.I64 ? List.of() : rawParts(n, program.weights(), raw);
                 ElementType to = t.dtype() == null ? matrixType : ElementType.F32;
-                w.addTensor(t.name(), dtype, Arrays.stream(shape).boxed().toList(), count * bytesPer(t, matrixType),
+                w.addTensor(t.name(), dtype, Arrays.stream(shape).boxed().toList(), storedBytes(t, matrixType),
                         seg -> {
-                            if (!parts.isEmpty()) {
+                            if (n.type().isQuantized()) {
+                                if (!QuantizedWeights.stream(n, program.weights(), raw, seg)) {
+                                    QuantizedWeights.fillPacked(seg, value(n, source));
+                                }
+                            } else if (!parts.isEmpty()) {
                                 long at = 0;
                                 for (RawTensor part : parts) {
                                     long c = part.data().byteSize() / part.type().byteSize();
@@ -144,7 +148,8 @@ public final class EngineWriter {
             for (Path tf : options.tokenizerFiles()) {
                 w.addTokenizerFile(tf.getFileName().toString(), tf);
             }
-            EngineDescription d = new EngineDescription(options.modelConfig(), Target.JVM, options.dtype(), Quantization.NONE,
+            EngineDescription d = new EngineDescription(options.modelConfig(), Target.JVM, options.dtype(),
+                    QuantizedWeights.quantization(program.plan().graph()),
                     kvCache(program, options), ParallelLayout.single(), options.pipeline());
             return w.commit(d);
         }
@@ -161,9 +166,14 @@ public final class EngineWriter {
         for (ProgramPlan.StoredTensor t : program.plan().tensors().values()) {
             long[] shape = t.node().shape().evaluate(Map.of());
             long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
-            MemorySegment seg = arena.allocate(Math.max(1, count * bytesPer(t, matrixType)), 64);
-            fill(seg, value(t.node(), source), t.dtype() == null ? matrixType : null, t.dtype());
-            entries.put(t.name(), new WeightSet.Entry(seg, t.dtype() == null ? dtype : t.dtype().toString(),
+            MemorySegment seg = arena.allocate(Math.max(1, storedBytes(t, matrixType)), 64);
+            if (t.node().type().isQuantized()) {
+                QuantizedWeights.fillPacked(seg, value(t.node(), source));
+            } else {
+                fill(seg, value(t.node(), source), t.dtype() == null ? matrixType : null, t.dtype());
+            }
+            entries.put(t.name(), new WeightSet.Entry(seg, t.node().type().isQuantized() ? t.node().type().elementType().textName()
+                    : t.dtype() == null ? dtype : t.dtype().toString(),
                     Arrays.stream(shape).boxed().toList()));
         }
         return WeightSet.of(entries);
@@ -234,6 +244,15 @@ public final class EngineWriter {
                 }
             }
         }
+    }
+
+    /** Bytes of a stored tensor in the engine: packed bytes for a quantized weight, else elements x element size. */
+    private static long storedBytes(ProgramPlan.StoredTensor t, ElementType matrixType) {
+        if (t.node().type().elementType() instanceof dev.tokc.ir.QuantType q) {
+            long[] s = t.node().shape().evaluate(Map.of());
+            return dev.tokc.ir.interp.QuantizedBlocks.packedBytes(q, s[0], s[1]);
+        }
+        return t.node().shape().numElements() * bytesPer(t, matrixType);
     }
 
     private static long bytesPer(ProgramPlan.StoredTensor t, ElementType matrixType) {

@@ -40,6 +40,13 @@ public final class KernelTable {
                                 n.inputs().size() > 2 ? value(n.input(2)) : new Arg.Null())),
                 // fused_linear(x, W (, b) (, residual)) {epilogue}: the GEMM, then its epilogue on the result
                 new KernelBinding("fused_linear", TargetOp.FusedLinear.class, KernelTable::checkFusedLinear, KernelTable::lowerFusedLinear),
+                // quantized_linear(x, Wq (, b) (, residual)) {epilogue}: the quantized GEMM (dequantized in registers), then its epilogue
+                new KernelBinding("quantized_linear", TargetOp.QuantizedLinear.class, KernelTable::checkQuantizedLinear, KernelTable::lowerQuantizedLinear),
+                // quantize_activations(x[.., k]) {bits}: per-token symmetric fake quantization (the W8A8 activation path)
+                new KernelBinding("quantize_activations", TargetOp.QuantizeActivations.class,
+                        n -> all(List.of(f32(n.input(0), "input"), checkDims(n.shape().dims()))),
+                        n -> call("quantizeActivations", value(n.input(0)), rows(n.input(0)), last(n.input(0)),
+                                new Arg.I32(((TargetOp.QuantizeActivations) n.op()).bits()))),
                 // add_rms_norm(a, b, w) = rms_norm(a + b, w)
                 new KernelBinding("add_rms_norm", TargetOp.AddRmsNorm.class, KernelTable::checkAddRmsNorm,
                         n -> call("addRmsNorm", value(n.input(0)), value(n.input(1)), value(n.input(2)),
@@ -135,7 +142,65 @@ public final class KernelTable {
                                     Arg.Size.of(bt.dim(0)), Arg.Size.of(bt.dim(1)), new Arg.I32(a.layer()),
                                     new Arg.I32(a.numHeads()), new Arg.I32(a.spec().kvHeads()), new Arg.I32(a.spec().headDim()),
                                     new Arg.F32((float) a.scale()));
+                        }),
+                // The same three over a quantized cache (--kv-dtype fp8|int8|int4: spec dtype fp8e4m3, i8 or i4), one
+                // scale per (token, head) vector; the float bindings above refuse these dtypes.
+                new KernelBinding("kv_write_quant", TargetOp.KvWrite.class, n -> quantKv(((TargetOp.KvWrite) n.op()).spec(), n),
+                        n -> call("kvWriteQuant", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), new Arg.I32(((TargetOp.KvWrite) n.op()).layer()))),
+                new KernelBinding("kv_write_rope_quant", TargetOp.KvWriteRope.class,
+                        n -> quantKv(((TargetOp.KvWriteRope) n.op()).spec(), n).or(() -> ropeOperands(n)),
+                        n -> call("kvWriteRopeQuant", value(n.input(0)), value(n.input(1)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                value(n.input(2)), value(n.input(3)), new Arg.Floats(n.input(4)),
+                                new Arg.Bool(((TargetOp.KvWriteRope) n.op()).interleaved()),
+                                new Arg.I32(((TargetOp.KvWriteRope) n.op()).layer()))),
+                new KernelBinding("paged_attention_quant", TargetOp.PagedAttention.class, KernelTable::checkPagedAttentionQuant,
+                        n -> {
+                            TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+                            Shape bt = n.input(2).shape();
+                            return call("pagedAttentionQuant", value(n.input(0)), value(n.input(1)), value(n.input(2)),
+                                    value(n.input(3)), value(n.input(4)), Arg.Size.of(n.input(0).shape().dim(0)),
+                                    Arg.Size.of(bt.dim(0)), Arg.Size.of(bt.dim(1)), new Arg.I32(a.layer()),
+                                    new Arg.I32(a.numHeads()), new Arg.I32(a.spec().kvHeads()), new Arg.I32(a.spec().headDim()),
+                                    new Arg.F32((float) a.scale()));
                         })));
+    }
+
+    /** A quantized KV cache spec, and k, v f32 and i64 slots (kv_write and kv_write_rope operands 0-2). */
+    private static Optional<String> quantKv(dev.tokc.ir.KvCacheSpec spec, Node n) {
+        if (!dev.tokc.ir.KvCacheSpec.isQuantized(spec.dtype())) {
+            return Optional.of("KV cache dtype " + spec.dtype() + " is not a quantized cache type");
+        }
+        return all(List.of(f32(n.input(0), "k"), f32(n.input(1), "v"),
+                n.input(2).dtype() == DType.I64 ? OK : Optional.of("slots are " + n.input(2).dtype() + ", expected i64"),
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    /** kv_write_rope's rotary operands as the float binding takes them: i64 positions and stored f32 inv_freq. */
+    private static Optional<String> ropeOperands(Node n) {
+        if (n.inputs().size() != 5) {
+            return Optional.of("cos/sin caches have no kernel (inv_freq only)");
+        }
+        if (!isStored(n.input(4)) || n.input(4).dtype() != DType.F32) {
+            return Optional.of("inverse frequencies must be a stored f32 tensor");
+        }
+        return n.input(3).dtype() == DType.I64 ? OK : Optional.of("positions are " + n.input(3).dtype() + ", expected i64");
+    }
+
+    private static Optional<String> checkPagedAttentionQuant(Node n) {
+        TargetOp.PagedAttention a = (TargetOp.PagedAttention) n.op();
+        if (!dev.tokc.ir.KvCacheSpec.isQuantized(a.spec().dtype())) {
+            return Optional.of("KV cache dtype " + a.spec().dtype() + " is not a quantized cache type");
+        }
+        if (a.softcap() != 0 || a.slidingWindow() != 0) {
+            return Optional.of("softcap/sliding window are not supported by the paged-attention kernel");
+        }
+        for (int i = 2; i < 5; i++) {
+            if (n.input(i).dtype() != DType.I32) {
+                return Optional.of("input " + i + " is " + n.input(i).dtype() + ", expected i32");
+            }
+        }
+        return all(List.of(f32(n.input(0), "q"), checkDims(n.input(0).shape().dims()), checkDims(n.input(2).shape().dims())));
     }
 
     /** The bindings, in match order. */
@@ -373,6 +438,43 @@ public final class KernelTable {
             case RESIDUAL_ADD -> call("linearResidual", x, rows(n.input(0)), w, bias, value(n.inputs().getLast()));
             case GELU_MUL -> throw new IllegalStateException("refused by checkFusedLinear");
         };
+    }
+
+    private static Optional<String> checkQuantizedLinear(Node n) {
+        TargetOp.QuantizedLinear q = (TargetOp.QuantizedLinear) n.op();
+        if (q.epilogue() == dev.tokc.ir.Epilogue.GELU_MUL) {
+            return Optional.of("epilogue gelu_mul has no kernel (no elementwise multiply in the kernel set)");
+        }
+        Node w = n.input(1);
+        if (!isStored(w) || w.rank() != 2 || !w.type().isQuantized()) {
+            return Optional.of("the weight must be a stored, packed quantized matrix (quantize_weight folds into one)");
+        }
+        if (!w.shape().dim(0).isConstant() || !w.shape().dim(1).isConstant()) {
+            return Optional.of("the packed weight needs a constant shape");
+        }
+        return all(List.of(f32(n.input(0), "input"), q.hasBias(n.inputs()) ? storedVector(n.input(2), "bias") : OK,
+                q.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? f32(n.inputs().getLast(), "residual") : OK,
+                checkDims(n.input(0).shape().dims())));
+    }
+
+    /** {@code ExecContext.quantLinear}: format as the runtime's QuantFormat ordinal, epilogue as its code there. */
+    private static Lowering lowerQuantizedLinear(Node n) {
+        TargetOp.QuantizedLinear q = (TargetOp.QuantizedLinear) n.op();
+        Node w = n.input(1);
+        dev.tokc.ir.QuantType t = (dev.tokc.ir.QuantType) w.type().elementType();
+        int format = dev.tokc.runtime.kernels.quant.QuantFormat.valueOf(t.format().name()).ordinal();
+        int epilogue = switch (q.epilogue()) {
+            case NONE -> 0;
+            case SILU_MUL -> 1;
+            case GELU -> 2;
+            case GELU_TANH -> 3;
+            case RESIDUAL_ADD -> 4;
+            case GELU_MUL -> throw new IllegalStateException("refused by checkQuantizedLinear");
+        };
+        return call("quantLinear", value(n.input(0)), rows(n.input(0)), value(w), new Arg.I32(format),
+                new Arg.I32(t.groupSize()), Arg.Size.of(w.shape().dim(0)), Arg.Size.of(w.shape().dim(1)),
+                q.hasBias(n.inputs()) ? value(n.input(2)) : new Arg.Null(), new Arg.I32(epilogue),
+                q.epilogue() == dev.tokc.ir.Epilogue.RESIDUAL_ADD ? value(n.inputs().getLast()) : new Arg.Null());
     }
 
     private static Optional<String> checkAddRmsNorm(Node n) {

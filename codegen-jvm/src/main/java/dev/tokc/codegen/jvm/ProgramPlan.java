@@ -163,8 +163,11 @@ public record ProgramPlan(String className, Graph graph, Map<String, int[]> symb
         }
     }
 
-    /** How a stored tensor read as plain data is kept: f32 for floats, i64 for integers. */
+    /** How a stored tensor read as plain data is kept: f32 for floats, i64 for integers, packed bytes (u8) when quantized. */
     private static DType plainDtype(Node n) {
+        if (n.type().isQuantized()) {
+            return DType.U8;
+        }
         return n.dtype().isFloat() ? DType.F32 : DType.I64;
     }
 

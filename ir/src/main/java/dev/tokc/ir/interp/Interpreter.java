@@ -296,9 +296,12 @@ public final class Interpreter {
             case TargetOp.QuantizedLinear q -> {
                 Node w = n.input(1);
                 long out = evaluateShape(w, w.shape())[0];
-                yield TargetOps.quantizedLinear((QuantType) w.type().elementType(), out, in.get(0), in.get(1),
-                        optional(in, 2));
+                yield TargetOps.quantizedLinear(q, (QuantType) w.type().elementType(), out, in.get(0), in.get(1),
+                        q.hasBias(n.inputs()) ? in.get(2) : null,
+                        q.epilogue() == Epilogue.RESIDUAL_ADD ? in.getLast() : null);
             }
+            case TargetOp.QuantizeWeight qw -> TargetOps.quantizeWeight(qw.to(), in.get(0));
+            case TargetOp.QuantizeActivations qa -> TargetOps.quantizeActivations(qa.bits(), in.get(0));
             case TargetOp.AllReduce a -> TargetOps.allReduce(a, in.get(0));
             case TargetOp.AllGather a -> TargetOps.allGather(a, in.get(0));
             case TargetOp.Send s -> {

@@ -6,7 +6,8 @@ import dev.tokc.ir.KvCacheSpec;
 /**
  * A plain-array paged KV cache for the reference interpreter: per layer one K and one V array laid out
  * {@code [blocks, block_size, kv_heads, head_dim]} as {@link KvCacheSpec} fixes. Values are rounded to the spec's
- * dtype when written (so an fp8 or bf16 cache loses what a real one would). Block tables are not kept here: they are
+ * dtype when written (so a bf16 cache loses what a real one would); the quantized cache dtypes ({@code fp8e4m3},
+ * {@code i8}, {@code i4}) quantize each (token, head) vector with its own scale ({@link QuantizedKv}). Block tables are not kept here: they are
  * graph inputs owned by whoever drives the run, exactly as in the runtime. Not thread-safe.
  */
 public final class ReferenceKvCache {
@@ -19,8 +20,9 @@ public final class ReferenceKvCache {
         if (numBlocks <= 0) {
             throw new IllegalArgumentException("a kv cache needs at least one block, got " + numBlocks);
         }
-        if (!spec.dtype().isFloat()) {
-            throw new IllegalArgumentException("the reference kv cache holds float dtypes only, got " + spec.dtype());
+        if (!spec.dtype().isFloat() && !QuantizedKv.isQuantized(spec.dtype())) {
+            throw new IllegalArgumentException("the reference kv cache holds float or quantized (i8, i4) dtypes only, got "
+                    + spec.dtype());
         }
         this.spec = spec;
         this.numBlocks = numBlocks;
@@ -50,6 +52,15 @@ public final class ReferenceKvCache {
         checkSlot(slot);
         int width = spec.kvHeads() * spec.headDim();
         int base = Math.toIntExact(slot * width);
+        if (QuantizedKv.isQuantized(spec.dtype())) {
+            // Quantized caches: one scale per (token, head) vector (QuantizedKv).
+            for (int h = 0; h < spec.kvHeads(); h++) {
+                int hd = spec.headDim();
+                QuantizedKv.roundTrip(spec.dtype(), k, kOffset + h * hd, hd, keys[layer], base + h * hd);
+                QuantizedKv.roundTrip(spec.dtype(), v, vOffset + h * hd, hd, values[layer], base + h * hd);
+            }
+            return;
+        }
         for (int i = 0; i < width; i++) {
             keys[layer][base + i] = FloatFormats.round(spec.dtype(), k[kOffset + i]);
             values[layer][base + i] = FloatFormats.round(spec.dtype(), v[vOffset + i]);

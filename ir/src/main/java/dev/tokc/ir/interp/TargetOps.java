@@ -60,12 +60,40 @@ final class TargetOps {
                 q, k, v, null);
     }
 
-    /** Linear over a packed weight [out, in] whose shape comes from the node's declared weight type. */
-    static Tensor quantizedLinear(QuantType type, long outFeatures, Tensor x, Tensor packed, Tensor bias) {
+    /** Linear over a packed weight [out, in] whose shape comes from the node's declared weight type, then the epilogue. */
+    static Tensor quantizedLinear(TargetOp.QuantizedLinear op, QuantType type, long outFeatures, Tensor x, Tensor packed,
+            Tensor bias, Tensor residual) {
         long in = x.dim(x.rank() - 1);
         double[] w = QuantizedBlocks.dequantize(type, QuantizedBlocks.bytesOf(packed), (int) outFeatures, (int) in);
-        double[] y = LinearAlgebraOps.linear(x, w, outFeatures, false, bias);
-        return Tensor.ofDoubles(x.dtype(), ModelOps.withLast(x.shape(), outFeatures), y);
+        Tensor dense = Tensor.ofDoubles(DType.F64, new long[] {outFeatures, in}, w);
+        return fusedLinear(new TargetOp.FusedLinear(op.epilogue(), bias != null, false), x, dense, bias, residual);
+    }
+
+    /** Per-row symmetric fake quantization to {@code bits}-bit integers with an f32 scale per row. */
+    static Tensor quantizeActivations(int bits, Tensor x) {
+        long qmax = (1L << (bits - 1)) - 1;
+        int in = (int) x.dim(x.rank() - 1);
+        double[] v = x.toDoubleArray();
+        double[] out = new double[v.length];
+        for (int r = 0; in > 0 && r < v.length / in; r++) {
+            double m = 0;
+            for (int c = 0; c < in; c++) {
+                m = Math.max(m, Math.abs(v[r * in + c]));
+            }
+            float scale = (float) (m / qmax);
+            for (int c = 0; c < in; c++) {
+                long q = scale == 0 ? 0 : Math.clamp(Math.round(v[r * in + c] / scale), -qmax, qmax);
+                out[r * in + c] = q * (double) scale;
+            }
+        }
+        return Tensor.ofDoubles(x.dtype(), x.shape(), out);
+    }
+
+    /** The packed bytes of a float matrix [out, in] in {@code type}'s layout (a u8 tensor). */
+    static Tensor quantizeWeight(QuantType type, Tensor w) {
+        int rows = Math.toIntExact(w.dim(0));
+        int cols = Math.toIntExact(w.dim(1));
+        return QuantizedBlocks.asTensor(QuantizedBlocks.quantize(type, w.toDoubleArray(), rows, cols));
     }
 
     /**

@@ -446,6 +446,13 @@ class OpCasesTest {
         l.add(c("quantized_linear dequantizes its packed weight", node(new TargetOp.QuantizedLinear(), cf(s(1, 4), 1, 1, 1, 1), qw, cf(s(2), 0, 1)))
                 .weights(WeightSource.inMemory().putQuantized("qw", int8, f32(s(2, 4), 1, 2, 3, 127, -127, 0, 0, 0)))
                 .expect(f32(s(1, 2), 133, -126)));
+        l.add(c("quantize_activations rounds each row to int8 with its own scale",
+                node(new TargetOp.QuantizeActivations(8), cd(s(2, 3), 127, 1.4, -2.6, 0, 0, 0)))
+                .expect(f64(s(2, 3), 127, 1, -3, 0, 0, 0)).tol(1e-12));
+        Node packed = node(new TargetOp.QuantizeWeight(int8), cf(s(2, 4), 1, 2, 3, 127, -127, 0, 0, 0));
+        l.add(c("quantize_weight packs a matrix that quantized_linear reads, with its residual epilogue",
+                node(new TargetOp.QuantizedLinear(Epilogue.RESIDUAL_ADD), cf(s(1, 4), 1, 1, 1, 1), packed, cf(s(1, 2), 1, 2)))
+                .expect(f32(s(1, 2), 134, -125)));
         Node xs = cf(s(2), 1, 2);
         l.add(c("collectives over one rank", node(new TargetOp.AllReduce(1), xs), node(new TargetOp.AllGather(-1, 1), xs))
                 .expect(f32(s(2), 1, 2)).expect(f32(s(2), 1, 2)));

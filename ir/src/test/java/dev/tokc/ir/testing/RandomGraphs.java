@@ -648,8 +648,24 @@ public final class RandomGraphs {
         Dim out = dim();
         DType d = floatType();
         Node w = weight(new TensorType(qt, new Shape(List.of(out, x.getLast()))));
-        return rnd.nextBoolean() ? apply(new TargetOp.QuantizedLinear(), value(d, x), w)
-                : apply(new TargetOp.QuantizedLinear(), value(d, x), w, value(d, List.of(out)));
+        Epilogue e = pick(List.of(Epilogue.NONE, Epilogue.GELU, Epilogue.RESIDUAL_ADD));
+        List<Node> operands = new ArrayList<>(List.of(value(d, x), w));
+        if (rnd.nextBoolean()) {
+            operands.add(value(d, List.of(out)));
+        }
+        if (e == Epilogue.RESIDUAL_ADD) {
+            List<Dim> y = new ArrayList<>(x);
+            y.set(y.size() - 1, out);
+            operands.add(value(d, y));
+        }
+        return apply(new TargetOp.QuantizedLinear(e), operands.toArray(Node[]::new));
+    }
+
+    private Node quantizeWeight() {
+        QuantType qt = pick(List.of(new QuantType(QuantFormat.INT4, 32), new QuantType(QuantFormat.NF4, 64),
+                new QuantType(QuantFormat.INT8, 0), new QuantType(QuantFormat.FP8, 0)));
+        Dim cols = qt.format().groupWise() ? Dim.of(qt.groupSize()) : dim();
+        return apply(new TargetOp.QuantizeWeight(qt), value(floatType(), List.of(dim(), cols)));
     }
 
     private TensorType anyTensorType() {
@@ -830,6 +846,9 @@ public final class RandomGraphs {
         });
         m.put(TargetOp.PagedAttention.class, RandomGraphs::pagedAttention);
         m.put(TargetOp.QuantizedLinear.class, RandomGraphs::quantizedLinear);
+        m.put(TargetOp.QuantizeWeight.class, RandomGraphs::quantizeWeight);
+        m.put(TargetOp.QuantizeActivations.class, r -> r.apply(new TargetOp.QuantizeActivations(2 + r.rnd.nextInt(15)),
+                r.value(r.floatType(), r.shape(1, 3))));
         m.put(TargetOp.AllReduce.class, r -> r.unary(new TargetOp.AllReduce(1 + r.rnd.nextInt(8)), r.anyType()));
         m.put(TargetOp.AllGather.class, r -> {
             List<Dim> s = r.shape(1, 3);

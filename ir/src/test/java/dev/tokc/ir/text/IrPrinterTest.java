@@ -76,7 +76,7 @@ class IrPrinterTest {
         assertEquals("""
                 graph @g(%x: f32[3, 8]) -> (f32[3, 16], f32[3, 3]) {
                   %"7" = weight "w\\"1\\"\\n" : int4g32[16, 8]
-                  %a.b$c = quantized_linear(%x, %"7") : f32[3, 16]
+                  %a.b$c = quantized_linear(%x, %"7") {epilogue = none} : f32[3, 16]
                   %0 = weight "w2" : f32[8, 6]
                   %1 = fused_linear(%x, %0) {epilogue = silu_mul, has_bias = false, transpose_weight = true} : f32[3, 3]
                   return %a.b$c, %1

@@ -22,8 +22,8 @@ public record StepProgramOptions(int blockSize, Optional<DType> kvDtype, boolean
         if (blockSize <= 0) {
             throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         }
-        if (kvDtype.isPresent() && !kvDtype.get().isFloat()) {
-            throw new IllegalArgumentException("kv cache dtype must be a float type, got " + kvDtype.get());
+        if (kvDtype.isPresent() && !kvDtype.get().isFloat() && !dev.tokc.ir.interp.QuantizedKv.isQuantized(kvDtype.get())) {
+            throw new IllegalArgumentException("kv cache dtype must be a float type or i8/i4 (quantized), got " + kvDtype.get());
         }
     }
 

@@ -131,7 +131,7 @@ class LowerToPagedAttentionTest {
         assertEquals(new KvCacheSpec(2, 1, HEAD_DIM, 32, DType.BF16), spec);
         assertEquals(2L * 2 * 1 * HEAD_DIM * 2, ctx.get("kvBytesPerToken"));
         assertThrows(IllegalArgumentException.class, () -> StepProgramOptions.DEFAULT.withBlockSize(0));
-        assertThrows(IllegalArgumentException.class, () -> new StepProgramOptions(16, Optional.of(DType.I8), false));
+        assertThrows(IllegalArgumentException.class, () -> new StepProgramOptions(16, Optional.of(DType.I32), false));
     }
 
     @Test

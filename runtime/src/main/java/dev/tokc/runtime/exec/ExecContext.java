@@ -246,6 +246,66 @@ public final class ExecContext implements AutoCloseable {
         return y;
     }
 
+    // ---- quantized projections (issue 7) ---------------------------------------------------------------------
+
+    private dev.tokc.runtime.kernels.quant.QuantKernels quantKernels;
+    private final Map<MemorySegment, dev.tokc.runtime.kernels.quant.QuantizedMatrix> packedMatrices = new HashMap<>();
+
+    /**
+     * {@code quantized_linear}: {@code y = epilogue(x[rows, k] . dequant(W)[n, k]^T + bias)} over the packed weight
+     * bytes {@code w} of format {@code format} (a {@code QuantFormat} ordinal) and group size {@code groupSize}.
+     * {@code epilogue}: 0 none, 1 silu_mul (W stacks gate over up, the result is {@code [rows, n / 2]}), 2 gelu (erf),
+     * 3 gelu (tanh), 4 residual add of {@code residual}. {@code bias} and {@code residual} may be null.
+     */
+    public MemorySegment quantLinear(MemorySegment x, int rows, MemorySegment w, int format, int groupSize, int n, int k,
+            MemorySegment bias, int epilogue, MemorySegment residual) {
+        dev.tokc.runtime.kernels.quant.QuantKernels qk = quantKernels();
+        dev.tokc.runtime.kernels.quant.QuantizedMatrix m = packedMatrices.computeIfAbsent(w, seg ->
+                new dev.tokc.runtime.kernels.quant.QuantizedMatrix(seg, new dev.tokc.runtime.kernels.quant.QuantType(
+                        dev.tokc.runtime.kernels.quant.QuantFormat.values()[format], groupSize), n, k));
+        MemorySegment y = f32((long) rows * n);
+        qk.gemm(x, rows, m, bias, y);
+        switch (epilogue) {
+            case 0 -> { }
+            case 1 -> {
+                int ff = n / 2;
+                MemorySegment out = f32((long) rows * ff);
+                long rowBytes = (long) ff * 4;
+                for (int r = 0; r < rows; r++) {
+                    kernels.swiglu(y.asSlice(2 * r * rowBytes, rowBytes), y.asSlice((2L * r + 1) * rowBytes, rowBytes),
+                            out.asSlice(r * rowBytes, rowBytes), ff);
+                }
+                return out;
+            }
+            case 2, 3 -> kernels.gelu(y, y, rows * n, epilogue == 3 ? GeluForm.TANH : GeluForm.ERF);
+            case 4 -> kernels.add(y, residual, y, rows * n);
+            default -> throw new IllegalArgumentException("unknown quantized_linear epilogue code " + epilogue);
+        }
+        return y;
+    }
+
+    /**
+     * {@code quantize_activations}: each row of {@code x [rows, cols]} rounded to {@code bits}-bit integers with an f32
+     * scale {@code absmax(row) / (2^(bits-1) - 1)} and read back (what a W8A8 GEMM's int8 activations hold).
+     */
+    public MemorySegment quantizeActivations(MemorySegment x, int rows, int cols, int bits) {
+        MemorySegment y = f32((long) rows * cols);
+        long qmax = (1L << (bits - 1)) - 1;
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * cols;
+            double m = 0;
+            for (int c = 0; c < cols; c++) {
+                m = Math.max(m, Math.abs(x.getAtIndex(Elements.F32, base + c)));
+            }
+            float scale = (float) (m / qmax);
+            for (int c = 0; c < cols; c++) {
+                long q = scale == 0 ? 0 : Math.clamp(Math.round(x.getAtIndex(Elements.F32, base + c) / (double) scale), -qmax, qmax);
+                y.setAtIndex(Elements.F32, base + c, (float) (q * (double) scale));
+            }
+        }
+        return y;
+    }
+
     /** {@code rms_norm(a + b, w)}: the sum, then the norm (the sum is not needed elsewhere, the fusion pass says). */
     public MemorySegment addRmsNorm(MemorySegment a, MemorySegment b, MemorySegment w, float eps, int rows, int dim) {
         MemorySegment sum = add(a, b, rows * dim);
@@ -465,6 +525,89 @@ public final class ExecContext implements AutoCloseable {
         MemorySegment out = f32((long) tokens * qHeads * headDim);
         kernels.pagedAttention(q, tokens, cache(layer), rowTables, rowLens, new AttentionHeads(qHeads, kvHeads, headDim),
                 scale, out);
+        return out;
+    }
+
+    // ---- step program: quantized paged KV cache (issue 7) ------------------------------------------------------
+
+    private dev.tokc.runtime.kernels.quant.QuantKvCache[] quantCaches = new dev.tokc.runtime.kernels.quant.QuantKvCache[0];
+
+    /** The quantized KV cache of each layer, for step programs compiled with {@code --kv-dtype} ({@code *Quant} methods). */
+    public void setQuantKvCaches(dev.tokc.runtime.kernels.quant.QuantKvCache[] layers) {
+        quantCaches = layers.clone();
+    }
+
+    /** Zeroed quantized caches for {@code layers} layers from {@code arena} (a never-written slot reads as 0). */
+    public static dev.tokc.runtime.kernels.quant.QuantKvCache[] allocateQuantKvCaches(java.lang.foreign.Arena arena,
+            dev.tokc.runtime.kernels.quant.KvQuantFormat format, int layers, int numBlocks, int blockSize, int kvHeads,
+            int headDim) {
+        long bytes = dev.tokc.runtime.kernels.quant.QuantKvCache.segmentBytes(numBlocks, blockSize, kvHeads, headDim, format);
+        dev.tokc.runtime.kernels.quant.QuantKvCache[] out = new dev.tokc.runtime.kernels.quant.QuantKvCache[layers];
+        for (int l = 0; l < layers; l++) {
+            out[l] = new dev.tokc.runtime.kernels.quant.QuantKvCache(arena.allocate(bytes, 64), arena.allocate(bytes, 64),
+                    format, numBlocks, blockSize, kvHeads, headDim);
+        }
+        return out;
+    }
+
+    private dev.tokc.runtime.kernels.quant.QuantKvCache quantCache(int layer) {
+        if (layer >= quantCaches.length || quantCaches[layer] == null) {
+            throw new IllegalStateException("step program uses quantized KV cache layer " + layer + " but the run has "
+                    + quantCaches.length + " quantized layers (setQuantKvCaches)");
+        }
+        return quantCaches[layer];
+    }
+
+    private dev.tokc.runtime.kernels.quant.QuantKernels quantKernels() {
+        if (quantKernels == null) {
+            quantKernels = kernels.quantKernels();
+        }
+        return quantKernels;
+    }
+
+    /** {@link #kvWrite} into the quantized cache: each (token, head) vector quantized with its own scale. */
+    public MemorySegment kvWriteQuant(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots, int layer) {
+        int[] s = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            s[t] = Math.toIntExact(slots.getAtIndex(I64, t));
+        }
+        quantKernels().kvWrite(k, v, tokens, s, quantCache(layer));
+        return MemorySegment.NULL;
+    }
+
+    /** {@link #kvWriteRope} into the quantized cache. */
+    public MemorySegment kvWriteRopeQuant(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots,
+            MemorySegment positions, float[] invFreq, boolean interleaved, int layer) {
+        dev.tokc.runtime.kernels.quant.QuantKvCache c = quantCache(layer);
+        MemorySegment rotated = rope(k, tokens, c.kvHeads(), c.headDim(), positions, invFreq, interleaved);
+        return kvWriteQuant(rotated, v, tokens, slots, layer);
+    }
+
+    /** {@link #pagedAttention} over the quantized cache (keys and values dequantized as they are read). */
+    public MemorySegment pagedAttentionQuant(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
+            MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
+            int qHeads, int kvHeads, int headDim, float scale) {
+        int[][] rowTables = new int[tokens][];
+        int[] rowLens = new int[tokens];
+        for (int s = 0; s < seqs; s++) {
+            int[] table = new int[maxBlocks];
+            MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
+            int from = queryStarts.getAtIndex(I32, s);
+            int to = queryStarts.getAtIndex(I32, s + 1);
+            int ctx = contextLens.getAtIndex(I32, s);
+            for (int j = from; j < to; j++) {
+                rowTables[j] = table;
+                rowLens[j] = ctx - (to - j) + 1;
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            if (rowTables[t] == null) {
+                throw new IllegalStateException("query row " + t + " belongs to no sequence (query_starts)");
+            }
+        }
+        MemorySegment out = f32((long) tokens * qHeads * headDim);
+        quantKernels().pagedAttention(q, tokens, quantCache(layer), rowTables, rowLens,
+                new AttentionHeads(qHeads, kvHeads, headDim), scale, out);
         return out;
     }
 

@@ -9,11 +9,14 @@ import dev.tokc.runtime.kernels.PagedKvCache;
 import dev.tokc.runtime.kernels.ReferenceKernels;
 import dev.tokc.runtime.kernels.VectorKernels;
 import dev.tokc.runtime.kernels.WorkerPool;
+import dev.tokc.runtime.kernels.quant.KvQuantFormat;
+import dev.tokc.runtime.kernels.quant.QuantKvCache;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What every user of a JVM engine's paged step program shares: the opened engine, its loaded
@@ -43,15 +46,22 @@ public final class StepProgramRunner implements AutoCloseable {
         this.numBlocks = numBlocks;
         this.ctx = new ExecContext(kernels, WeightSet.of(engine), 1 << 20);
         this.kv = engine.manifest().kvCache();
-        ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
-        long bytes = PagedKvCache.segmentBytes(numBlocks, kv.blockSize(), kv.kvHeads(), kv.headDim(), type);
-        PagedKvCache[] layers = new PagedKvCache[kv.layers()];
-        for (int l = 0; l < layers.length; l++) {
-            // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
-            layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type,
-                    numBlocks, kv.blockSize(), kv.kvHeads(), kv.headDim());
+        Optional<KvQuantFormat> quantKv = KvQuantFormat.of(kv.dtype());
+        if (quantKv.isPresent()) {
+            // Quantized KV cache (issue 7): one scale per (token, head) vector, read by the ctx.*Quant kernels.
+            ctx.setQuantKvCaches(ExecContext.allocateQuantKvCaches(cacheArena, quantKv.get(), kv.layers(), numBlocks,
+                    kv.blockSize(), kv.kvHeads(), kv.headDim()));
+        } else {
+            ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
+            long bytes = PagedKvCache.segmentBytes(numBlocks, kv.blockSize(), kv.kvHeads(), kv.headDim(), type);
+            PagedKvCache[] layers = new PagedKvCache[kv.layers()];
+            for (int l = 0; l < layers.length; l++) {
+                // Zeroed by the arena: a never-written slot (padding) reads as 0, not garbage.
+                layers[l] = new PagedKvCache(cacheArena.allocate(bytes, 64), cacheArena.allocate(bytes, 64), type,
+                        numBlocks, kv.blockSize(), kv.kvHeads(), kv.headDim());
+            }
+            ctx.setKvCaches(layers);
         }
-        ctx.setKvCaches(layers);
         List<String> outShape = info.outputs().get(0).shape();
         this.vocab = Integer.parseInt(outShape.get(outShape.size() - 1));
     }
@@ -93,6 +103,10 @@ public final class StepProgramRunner implements AutoCloseable {
 
     /** Bytes one KV block takes over all layers, K and V: what {@code --kv-cache-memory} is divided by. */
     public static long kvBytesPerBlock(KvCacheInfo kv) {
+        Optional<KvQuantFormat> quantKv = KvQuantFormat.of(kv.dtype());
+        if (quantKv.isPresent()) {
+            return 2 * kv.layers() * QuantKvCache.segmentBytes(1, kv.blockSize(), kv.kvHeads(), kv.headDim(), quantKv.get());
+        }
         ElementType type = ExecContext.elementType(kv.dtype(), "kv cache");
         return 2 * kv.layers() * PagedKvCache.segmentBytes(1, kv.blockSize(), kv.kvHeads(), kv.headDim(), type);
     }

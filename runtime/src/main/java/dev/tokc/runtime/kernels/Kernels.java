@@ -121,4 +121,12 @@ public interface Kernels {
      * A negative slot skips the token (padding).
      */
     void kvWrite(MemorySegment k, MemorySegment v, int tokens, int[] slots, PagedKvCache cache);
+
+    /**
+     * The matching kernels over packed quantized weights (issue 7): the scalar reference here; Vector API kernels on
+     * the same worker pool where this is a vector implementation.
+     */
+    default dev.tokc.runtime.kernels.quant.QuantKernels quantKernels() {
+        return new dev.tokc.runtime.kernels.quant.ReferenceQuantKernels();
+    }
 }

@@ -70,6 +70,12 @@ public final class VectorKernels implements Kernels {
         this.pool = pool;
     }
 
+    /** The quantized-weight kernels on this pool (issue 7). */
+    @Override
+    public dev.tokc.runtime.kernels.quant.QuantKernels quantKernels() {
+        return new dev.tokc.runtime.kernels.quant.VectorQuantKernels(pool);
+    }
+
     /** Lanes per float vector on this machine (a benchmark and test aid). */
     public static int lanes() {
         return L;

@@ -45,4 +45,24 @@ public interface QuantKernels {
             throw new IllegalArgumentException("bias holds " + bias.byteSize() + " bytes, [" + n + "] f32 needs " + 4 * n);
         }
     }
+
+    // ---- quantized KV cache (issue 7) ------------------------------------------------------------------------------
+
+    /**
+     * Writes {@code k, v : [tokens, kvHeads, headDim]} (f32) into a quantized cache at flat {@code slots}, one scale
+     * per (token, head) vector ({@link QuantKv}); negative slots are padding and skipped.
+     */
+    default void kvWrite(MemorySegment k, MemorySegment v, int tokens, int[] slots, QuantKvCache cache) {
+        QuantKv.write(cache, k, v, tokens, slots);
+    }
+
+    /**
+     * Decode attention over a quantized paged cache, dequantizing keys and values as it reads them: for each of the
+     * {@code rows} query rows of {@code q : [rows, qHeads, headDim]}, causal attention over the first
+     * {@code contextLens[r]} positions of block table {@code blockTables[r]}; result {@code out : [rows, qHeads,
+     * headDim]}. Query head h reads KV head {@code h / (qHeads / kvHeads)} (GQA). Same contract as the float
+     * {@code Kernels.pagedAttention}.
+     */
+    void pagedAttention(MemorySegment q, int rows, QuantKvCache cache, int[][] blockTables, int[] contextLens,
+            dev.tokc.runtime.kernels.AttentionHeads heads, float scale, MemorySegment out);
 }

@@ -30,4 +30,48 @@ public final class ReferenceQuantKernels implements QuantKernels {
             }
         }
     }
+
+    /** Dequantize each cached vector, then softmax attention in float64. */
+    @Override
+    public void pagedAttention(MemorySegment q, int rows, QuantKvCache cache, int[][] blockTables, int[] contextLens,
+            dev.tokc.runtime.kernels.AttentionHeads heads, float scale, MemorySegment out) {
+        int hd = heads.headDim();
+        int bs = cache.blockSize();
+        float[] kv = new float[hd];
+        for (int r = 0; r < rows; r++) {
+            int n = contextLens[r];
+            for (int h = 0; h < heads.qHeads(); h++) {
+                int g = h / (heads.qHeads() / heads.kvHeads());
+                long qBase = ((long) r * heads.qHeads() + h) * hd * 4;
+                double[] s = new double[n];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int t = 0; t < n; t++) {
+                    long slot = (long) blockTables[r][t / bs] * bs + t % bs;
+                    QuantKv.dequantize(cache.format(), cache.keys(), cache.offset(slot, g), hd, kv, 0);
+                    double dot = 0;
+                    for (int d = 0; d < hd; d++) {
+                        dot += (double) q.get(QuantKv.F32, qBase + 4L * d) * kv[d];
+                    }
+                    s[t] = dot * scale;
+                    max = Math.max(max, s[t]);
+                }
+                double sum = 0;
+                for (int t = 0; t < n; t++) {
+                    s[t] = Math.exp(s[t] - max);
+                    sum += s[t];
+                }
+                double[] acc = new double[hd];
+                for (int t = 0; t < n; t++) {
+                    long slot = (long) blockTables[r][t / bs] * bs + t % bs;
+                    QuantKv.dequantize(cache.format(), cache.values(), cache.offset(slot, g), hd, kv, 0);
+                    for (int d = 0; d < hd; d++) {
+                        acc[d] += s[t] / sum * kv[d];
+                    }
+                }
+                for (int d = 0; d < hd; d++) {
+                    out.set(QuantKv.F32, qBase + 4L * d, (float) acc[d]);
+                }
+            }
+        }
+    }
 }

@@ -673,4 +673,11 @@ public final class VectorQuantKernels implements QuantKernels {
             }
         }
     }
+
+    /** Quantized-KV decode attention on this pool ({@link VectorQuantKv}). */
+    @Override
+    public void pagedAttention(MemorySegment q, int rows, QuantKvCache cache, int[][] blockTables, int[] contextLens,
+            dev.tokc.runtime.kernels.AttentionHeads heads, float scale, MemorySegment out) {
+        VectorQuantKv.attention(pool, q, rows, cache, blockTables, contextLens, heads, scale, out);
+    }
 }

@@ -1,6 +1,6 @@
 /**
  * Matrix products over packed quantized weights (issue 7): int8 and FP8 E4M3 per output channel, int4 group-wise
- * asymmetric and NF4 group-wise, with f32 activations.
+ * asymmetric and NF4 group-wise, with f32 activations; and the quantized KV cache.
  *
  * <ul>
  *   <li>{@link dev.tokc.runtime.kernels.quant.QuantFormat} / {@link dev.tokc.runtime.kernels.quant.QuantType}: the
@@ -13,6 +13,11 @@
  *       {@link dev.tokc.runtime.kernels.quant.ReferenceQuantKernels} (dequantize, then dot in float64) and
  *       {@link dev.tokc.runtime.kernels.quant.VectorQuantKernels} (Vector API, dequantization fused into the inner
  *       loop, rows split over a {@link dev.tokc.runtime.kernels.WorkerPool}).</li>
+ *   <li>Quantized KV cache (issue 7, {@code --kv-dtype}): {@link dev.tokc.runtime.kernels.quant.KvQuantFormat} (fp8,
+ *       int8, int4 with one scale per token and KV head), {@link dev.tokc.runtime.kernels.quant.QuantKvCache} (one
+ *       layer's paged segments), {@link dev.tokc.runtime.kernels.quant.QuantKv} (quantize on write, scalar
+ *       dequantize) and the decode attention of {@code QuantKernels.pagedAttention}: the reference dequantizes and
+ *       computes in float64, {@code VectorQuantKv} dequantizes each cached vector once per KV head group.</li>
  * </ul>
  *
  * The runtime does not depend on the compiler, so the layout is re-stated here; {@code QuantLayoutCrossCheckTest}
