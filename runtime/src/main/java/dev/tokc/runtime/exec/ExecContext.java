@@ -206,7 +206,9 @@ public final class ExecContext implements AutoCloseable {
     /** {@code y[rows, n] = x[rows, k] . W^T (+ bias)}; {@code bias} may be null. */
     public MemorySegment linear(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias) {
         MemorySegment y = f32((long) rows * w.rows());
-        kernels.gemm(x, rows, w, bias, y);
+        if (rows > 0) { // no rows: a step piece that wants no logits (see StepExecutor.runInPieces)
+            kernels.gemm(x, rows, w, bias, y);
+        }
         return y;
     }
 

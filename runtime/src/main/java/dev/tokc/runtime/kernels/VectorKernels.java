@@ -155,6 +155,9 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void gemm(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y) {
+        if (m == 0) {
+            return; // e.g. the LM head of a prefill piece that wants no logits rows
+        }
         int n = w.rows();
         int k = w.cols();
         int blocks = (n + NR - 1) / NR;
