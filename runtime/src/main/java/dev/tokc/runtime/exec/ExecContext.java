@@ -515,9 +515,10 @@ public final class ExecContext implements AutoCloseable {
      * sequence's K/V gathered to f32, instead of the paged decode kernel per row. Why: the paged kernel treats each
      * query row as its own sequence, so a prefill of n tokens widened and scored the context n times in 16-key
      * tiles (prefill of 512 tokens ran at half the per-token rate of 128); flash tiles 16 queries x 64 keys and
-     * widens each K/V tile once for all of them.
+     * widens each K/V tile once for all of them (TinyLlama-1.1B bf16, prefill of 512, A/B in one session at load
+     * ~4.7: 50-56 tok/s paged, 62-64 flash). {@code -Dtokc.flashMinRows=N} overrides it, for such A/B runs.
      */
-    static final int FLASH_MIN_ROWS = 8;
+    static final int FLASH_MIN_ROWS = Integer.getInteger("tokc.flashMinRows", 8);
 
     /** Reused across layers and runs: the gathered f32 K and V of one sequence (grown on demand). */
     private MemorySegment kvGather = MemorySegment.NULL;
