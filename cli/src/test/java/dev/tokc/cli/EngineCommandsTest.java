@@ -66,9 +66,19 @@ class EngineCommandsTest {
             }
             assertTrue(f[7].endsWith("%"), row);
         }
-        CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "4:8"),
-                "--prompt-len", "MIN:MAX");
-        CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("bench", engine.toString(), "--batch", "1,0"), "--batch");
+        assertUsageError(CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "4:8"), "--prompt-len", "MIN:MAX");
+        assertUsageError(CliErrorsTest.tokc("bench", engine.toString(), "--batch", "1,0"), "--batch");
+    }
+
+    /** A usage error: exit code 2, the message on the first line, then the usage line, no stack trace. */
+    private static void assertUsageError(CliErrorsTest.Result r, String... mustContain) {
+        assertEquals(2, r.code(), r.err());
+        String first = r.err().strip().split("\n")[0];
+        assertTrue(first.startsWith("tokc bench: "), first);
+        for (String s : mustContain) {
+            assertTrue(first.contains(s), "'" + s + "' missing from: " + first);
+        }
+        assertTrue(!r.err().contains("\tat "), r.err());
     }
 
     @Test
