@@ -520,16 +520,22 @@ public final class ExecContext implements AutoCloseable {
      */
     static final int FLASH_MIN_ROWS = Integer.getInteger("tokc.flashMinRows", 8);
 
-    /** Reused across layers and runs: the gathered f32 K and V of one sequence (grown on demand). */
+    /**
+     * Reused across layers and runs: the gathered f32 K and V of one sequence, grown on demand (the old buffer's
+     * arena is closed then: the flash kernel that read it has returned). Shared, as the kernel threads read it.
+     */
     private MemorySegment kvGather = MemorySegment.NULL;
-    private final java.lang.foreign.Arena gatherArena = java.lang.foreign.Arena.ofShared();
+    private java.lang.foreign.Arena gatherArena = java.lang.foreign.Arena.ofShared();
 
     /** The first {@code ctx} tokens' K and V of a sequence, {@code [ctx, kvHeads, headDim]} f32 each. */
     private MemorySegment[] gatherKv(PagedKvCache c, int[] table, int ctx) {
         long width = (long) c.kvHeads() * c.headDim();
         long bytes = 4L * ctx * width;
         if (kvGather.byteSize() < 2 * bytes) {
-            kvGather = gatherArena.allocate(Math.max(2 * bytes, kvGather.byteSize() * 3 / 2), 64);
+            long size = Math.max(2 * bytes, kvGather.byteSize() * 3 / 2);
+            gatherArena.close();
+            gatherArena = java.lang.foreign.Arena.ofShared();
+            kvGather = gatherArena.allocate(size, 64);
         }
         MemorySegment k = kvGather.asSlice(0, bytes);
         MemorySegment v = kvGather.asSlice(bytes, bytes);
