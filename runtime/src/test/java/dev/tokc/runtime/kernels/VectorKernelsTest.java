@@ -100,8 +100,8 @@ class VectorKernelsTest {
     }
 
     /**
-     * From k = 7168 the bf16 decode GEMV reads weight rows in pairs: odd and even row counts, a k tail past the vector
-     * loop, 1 to 3 activation rows, bias or not, one and several threads.
+     * From k = 7168 the bf16 decode GEMV reads weight rows in fours, then pairs, then singles: row counts 9 (4+4+1)
+     * and 14 (4+4+4+2), a k tail past the vector loop, 1 to 3 activation rows, bias or not, one and several threads.
      */
     @Test
     void gemvWithLongRowsReadsRowPairs() {
