@@ -481,7 +481,9 @@ public final class VectorKernels implements Kernels {
      * Decode with 16-bit weights (fewer activation rows than a 4x4 tile): one weight row at a time, widened in
      * registers, so the whole matrix is read as one sequential stream. Interleaving 4 rows (4 streams, each only a
      * 4 KiB page long for k = 2048 bf16) measured 35% slower: the hardware prefetcher retrains on every new page of
-     * every stream. {@code x} is in split order (see {@link VectorConversions}).
+     * every stream. The exception is long rows (k >= {@link #PAIR_ROWS_MIN_K}), where the activation row no longer
+     * stays in L1 and reusing each activation load for 4 rows wins ({@link #dot4Bf16}). {@code x} is in split order
+     * (see {@link VectorConversions}).
      */
     private static void gemvBf16Blocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
                                        int b0, int b1) {
