@@ -21,17 +21,34 @@ final class InspectCommand implements Command {
 
     @Override
     public String usage() {
-        return "MODEL";
+        return "MODEL | ENGINE --verify";
     }
 
     @Override
     public Options options() {
-        return new Options();
+        Options o = new Options();
+        o.addOption(org.apache.commons.cli.Option.builder().longOpt("verify")
+                .desc("ENGINE: hash every file of a compiled engine against its manifest (loading skips weights "
+                        + "already verified since their last change)").build());
+        return o;
     }
 
     @Override
     public int run(CommandLine cmd, Io io) throws Exception {
         Path path = Args.single(cmd, "MODEL");
+        if (cmd.hasOption("verify")) {
+            if (!java.nio.file.Files.isRegularFile(path.resolve("manifest.json"))) {
+                throw new UserError(path + " is not an engine directory (no manifest.json); --verify checks compiled engines");
+            }
+            long t0 = System.nanoTime();
+            try (var e = dev.tokc.runtime.artifact.Engine.open(path, dev.tokc.runtime.artifact.ArtifactReader.Options.full())) {
+                io.out().printf(java.util.Locale.ROOT, "%s: verified %d files against the manifest's sha256 in %.1f s%n",
+                        path, e.manifest().files().size(), (System.nanoTime() - t0) / 1e9);
+            } catch (dev.tokc.runtime.artifact.ArtifactException ex) {
+                throw new UserError(ex.getMessage());
+            }
+            return 0;
+        }
         try (LoadedModel m = ModelLoader.load(path)) {
             var out = io.out();
             out.println("model:        " + m.source());

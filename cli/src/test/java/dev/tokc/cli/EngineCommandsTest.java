@@ -48,6 +48,40 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchPrintsOneRowPerBatchSize() throws Exception {
+        Path engine = tmp.resolve("eng");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()).code());
+        var b = CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "8", "--gen-len", "4", "--batch", "1,3",
+                "--threads", "2", "--bandwidth", "50");
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("read bandwidth 50.0 GB/s (given with --bandwidth)"), b.out());
+        assertTrue(b.out().contains("prefill/s") && b.out().contains("decode tok/s") && b.out().contains("MBU"), b.out());
+        for (String batch : new String[] {"1", "3"}) {
+            String row = b.out().lines().filter(l -> l.trim().startsWith(batch + " ")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no row for batch " + batch + " in:\n" + b.out()));
+            String[] f = row.trim().split("\\s+");
+            assertEquals(8, f.length, row);
+            for (int i = 1; i < 7; i++) {
+                assertTrue(Double.parseDouble(f[i]) > 0, "column " + i + " of: " + row);
+            }
+            assertTrue(f[7].endsWith("%"), row);
+        }
+        assertUsageError(CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "4:8"), "--prompt-len", "MIN:MAX");
+        assertUsageError(CliErrorsTest.tokc("bench", engine.toString(), "--batch", "1,0"), "--batch");
+    }
+
+    /** A usage error: exit code 2, the message on the first line, then the usage line, no stack trace. */
+    private static void assertUsageError(CliErrorsTest.Result r, String... mustContain) {
+        assertEquals(2, r.code(), r.err());
+        String first = r.err().strip().split("\n")[0];
+        assertTrue(first.startsWith("tokc bench: "), first);
+        for (String s : mustContain) {
+            assertTrue(first.contains(s), "'" + s + "' missing from: " + first);
+        }
+        assertTrue(!r.err().contains("\tat "), r.err());
+    }
+
+    @Test
     void compileRefusesToOverwriteWithoutForce() throws Exception {
         Path engine = tmp.resolve("eng");
         assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()).code());

@@ -182,6 +182,42 @@ class EngineLogitsTest {
         return tests.stream();
     }
 
+    /**
+     * A step over more tokens than one program run may take (here 3) runs as a chunked prefill in pieces: A's rows
+     * (all of them) and B's last row must still equal the full forward's, and decoding must go on from there.
+     */
+    @TestFactory
+    Stream<DynamicTest> largeStepRunsInPieces() throws Exception {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (ReferenceCase a : ReferenceCase.all()) {
+            if (!a.name().equals("reference")) {
+                continue;
+            }
+            tests.add(DynamicTest.dynamicTest(a.model() + " step in pieces", () -> {
+                long[] promptA = a.inputIds();
+                long[] promptB = new long[promptA.length + 4];
+                for (int i = 0; i < promptB.length; i++) {
+                    promptB[i] = (promptA[i % promptA.length] * 5 + i) % a.vocab();
+                }
+                try (StepExecutor ex = StepExecutor.open(engine(a.modelDir(), "f32"), 2, JvmExecutor.KernelChoice.VECTOR, 64);
+                        JvmExecutor full = JvmExecutor.open(engine(a.modelDir(), "f32", false), 2, JvmExecutor.KernelChoice.VECTOR)) {
+                    ex.setMaxRunTokens(3);
+                    List<float[]> s1 = ex.step(List.of(new StepExecutor.Chunk(1, promptA, StepExecutor.Rows.ALL),
+                            new StepExecutor.Chunk(2, promptB, StepExecutor.Rows.LAST)));
+                    int v = ex.vocabSize();
+                    long nextB = argmaxLast(s1.get(1), v);
+                    List<float[]> s2 = ex.step(List.of(new StepExecutor.Chunk(2, new long[] {nextB}, StepExecutor.Rows.LAST)));
+                    float[] fa = full.forward(promptA);
+                    float[] fb = full.forward(concat(promptB, new long[] {nextB}));
+                    assertClose(fa, s1.get(0), "A, all rows");
+                    assertClose(Arrays.copyOfRange(fb, (promptB.length - 1) * v, promptB.length * v), s1.get(1), "B, last row");
+                    assertClose(Arrays.copyOfRange(fb, promptB.length * v, (promptB.length + 1) * v), s2.get(0), "B decode");
+                }
+            }));
+        }
+        return tests.stream();
+    }
+
     /** Every shared model's step program, from both importers, passes ASM's bytecode verifier. */
     @TestFactory
     Stream<DynamicTest> generatedBytecodeVerifies() throws Exception {

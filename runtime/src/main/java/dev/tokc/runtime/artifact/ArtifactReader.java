@@ -13,26 +13,42 @@ import java.util.Map;
  * the directory and its {@code manifest.json} exist; the manifest is valid JSON of the supported format version
  * and its fields obey the {@link Manifest} invariants; every listed file exists as a regular file of exactly the
  * recorded size (all sizes are checked before any hashing, so truncation is reported in milliseconds); every
- * listed file's sha256 matches, except the weights files when {@link Options#verifyWeights} is off, for fast
- * start-up of an engine already verified once; every tensor ends inside its weights file. Files in the directory
- * that the manifest does not list are ignored.
+ * listed file's sha256 matches, except the weights files when {@link Options#verifyWeights} is off, or when
+ * {@link Options#reuseVerification} is on and {@link VerifiedWeights} recorded that this very file (same inode,
+ * size, mtime and ctime) already matched; every tensor ends inside its weights file. Files in the directory that
+ * the manifest does not list are ignored.
+ *
+ * <p>Why a weights file is not hashed on every start: hashing 2.2 GB costs ~1.2 s of a 3 s start-up budget. The
+ * small files (manifest, program, tokenizer) are always hashed, sizes and tensor ranges always checked, and a
+ * weights file is hashed whenever it is new or changed since its last successful hash; {@code tokc inspect --verify}
+ * hashes everything unconditionally.
  */
 public final class ArtifactReader {
     /**
      * How much to check.
      *
-     * @param verifyWeights hash the weights files too (their sizes are always checked); hashing a 2 GB file costs
-     *                      about a second, which is the whole start-up budget
+     * @param verifyWeights      hash the weights files too (their sizes are always checked); hashing a 2 GB file
+     *                           costs about a second, which is the whole start-up budget
+     * @param reuseVerification  skip the hash of a weights file that {@link VerifiedWeights} recorded as matching
+     *                           since its last change, and record each successful hash for the next load
      */
-    public record Options(boolean verifyWeights) {
-        /** Hash every file. */
+    public record Options(boolean verifyWeights, boolean reuseVerification) {
+        /** Hash every file, whatever was recorded ({@code tokc inspect --verify}). */
         public static Options full() {
-            return new Options(true);
+            return new Options(true, false);
+        }
+
+        /**
+         * Hash every file, except a weights file unchanged since it last matched (the default for loading an
+         * engine to run it).
+         */
+        public static Options verifyOnce() {
+            return new Options(true, true);
         }
 
         /** Hash every file except the weights files. */
         public static Options skipWeightsHash() {
-            return new Options(false);
+            return new Options(false, false);
         }
     }
 
@@ -81,13 +97,18 @@ public final class ArtifactReader {
         }
         var weightFiles = manifest.parallel().weightFiles();
         for (Map.Entry<String, FileDigest> e : manifest.files().entrySet()) {
-            if (!options.verifyWeights() && weightFiles.contains(e.getKey())) {
+            boolean isWeights = weightFiles.contains(e.getKey());
+            if (isWeights && (!options.verifyWeights()
+                    || options.reuseVerification() && VerifiedWeights.isVerified(dir, e.getKey(), e.getValue()))) {
                 continue;
             }
             String actual = Sha256.ofFile(ArtifactPaths.resolve(dir, e.getKey()));
             if (!actual.equals(e.getValue().sha256())) {
                 throw new ArtifactException(dir + ": " + e.getKey() + " is corrupted: sha256 " + actual
                         + ", but the manifest expects " + e.getValue().sha256() + "; recompile the engine");
+            }
+            if (isWeights && options.reuseVerification()) {
+                VerifiedWeights.record(dir, e.getKey(), e.getValue());
             }
         }
         for (TensorEntry t : manifest.tensors()) {

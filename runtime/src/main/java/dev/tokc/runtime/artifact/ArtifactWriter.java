@@ -297,6 +297,13 @@ public final class ArtifactWriter implements AutoCloseable {
             ch.force(true);
         }
         syncDirectory(staging);
+        // The writer hashed the weights as it wrote them: record that, so the first load need not hash them again.
+        // A directory rename keeps the files' inodes and times, so the record stays valid after install().
+        for (Map.Entry<String, WeightsFile> e : weights.entrySet()) {
+            Path file = ArtifactPaths.resolve(staging, e.getKey());
+            VerifiedWeights.waitUntilNotRacy(file);
+            VerifiedWeights.record(staging, e.getKey(), digests.get(e.getKey()));
+        }
 
         phase("installing");
         install();

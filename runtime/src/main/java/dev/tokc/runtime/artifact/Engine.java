@@ -34,9 +34,12 @@ public final class Engine implements AutoCloseable {
         this.tensors = manifest.tensorsByName();
     }
 
-    /** Opens {@code dir}, hashing every file. */
+    /**
+     * Opens {@code dir}, hashing every file except a weights file already verified since its last change
+     * ({@link ArtifactReader.Options#verifyOnce}).
+     */
     public static Engine open(Path dir) throws IOException {
-        return open(dir, ArtifactReader.Options.full());
+        return open(dir, ArtifactReader.Options.verifyOnce());
     }
 
     /**

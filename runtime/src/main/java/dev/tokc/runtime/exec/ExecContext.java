@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -112,6 +113,7 @@ public final class ExecContext implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
+        gatherArena.close();
     }
 
     // ---- access the generated code uses ----------------------------------------------------------------------
@@ -211,7 +213,9 @@ public final class ExecContext implements AutoCloseable {
     /** {@code y[rows, n] = x[rows, k] . W^T (+ bias)}; {@code bias} may be null. */
     public MemorySegment linear(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias) {
         MemorySegment y = f32((long) rows * w.rows());
-        kernels.gemm(x, rows, w, bias, y);
+        if (rows > 0) { // no rows: a step piece that wants no logits (see StepExecutor.runInPieces)
+            kernels.gemm(x, rows, w, bias, y);
+        }
         return y;
     }
 
@@ -504,27 +508,70 @@ public final class ExecContext implements AutoCloseable {
     public MemorySegment pagedAttention(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
             MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
             int qHeads, int kvHeads, int headDim, float scale) {
+        int covered = 0;
+        for (int s = 0; s < seqs; s++) {
+            int from = queryStarts.getAtIndex(I32, s);
+            int to = queryStarts.getAtIndex(I32, s + 1);
+            if (from != covered || to < from || to > tokens) {
+                throw new IllegalStateException("query row " + covered + " belongs to no sequence (query_starts)");
+            }
+            covered = to;
+        }
+        if (covered != tokens) {
+            throw new IllegalStateException("query row " + covered + " belongs to no sequence (query_starts)");
+        }
         int[][] rowTables = new int[tokens][];
         int[] rowLens = new int[tokens];
+        boolean[] flash = new boolean[seqs];
+        boolean anyPaged = false;
+        AttentionHeads heads = new AttentionHeads(qHeads, kvHeads, headDim);
+        MemorySegment out = f32((long) tokens * qHeads * headDim);
+        long rowBytes = 4L * qHeads * headDim;
         for (int s = 0; s < seqs; s++) {
             int[] table = new int[maxBlocks];
             MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
             int from = queryStarts.getAtIndex(I32, s);
             int to = queryStarts.getAtIndex(I32, s + 1);
             int ctx = contextLens.getAtIndex(I32, s);
+            if (to - from >= FLASH_MIN_ROWS && ctx >= to - from) {
+                // A prefill chunk: its query rows are the last (to - from) positions of its context, which is
+                // flash attention's causal layout (query i sees keys up to ctx - n + i).
+                flash[s] = true;
+                MemorySegment[] kv = gatherKv(cache(layer), table, ctx);
+                kernels.flashAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, kv[0], kv[1], ctx,
+                        heads, scale, out.asSlice(from * rowBytes, (to - from) * rowBytes));
+                continue;
+            }
             for (int j = from; j < to; j++) {
                 rowTables[j] = table;
                 rowLens[j] = ctx - (to - j) + 1;
+                anyPaged = true;
             }
         }
-        for (int t = 0; t < tokens; t++) {
-            if (rowTables[t] == null) {
-                throw new IllegalStateException("query row " + t + " belongs to no sequence (query_starts)");
+        if (!anyPaged) {
+            return out;
+        }
+        boolean allPaged = true;
+        for (boolean f : flash) {
+            allPaged &= !f;
+        }
+        if (allPaged) {
+            kernels.pagedAttention(q, tokens, cache(layer), rowTables, rowLens, heads, scale, out);
+            return out;
+        }
+        // Mixed step: the decode/short rows of each remaining sequence, one paged call per sequence's row range.
+        for (int s = 0; s < seqs; s++) {
+            if (flash[s]) {
+                continue;
+            }
+            int from = queryStarts.getAtIndex(I32, s);
+            int to = queryStarts.getAtIndex(I32, s + 1);
+            if (to > from) {
+                kernels.pagedAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, cache(layer),
+                        Arrays.copyOfRange(rowTables, from, to), Arrays.copyOfRange(rowLens, from, to), heads, scale,
+                        out.asSlice(from * rowBytes, (to - from) * rowBytes));
             }
         }
-        MemorySegment out = f32((long) tokens * qHeads * headDim);
-        kernels.pagedAttention(q, tokens, cache(layer), rowTables, rowLens, new AttentionHeads(qHeads, kvHeads, headDim),
-                scale, out);
         return out;
     }
 
@@ -609,6 +656,47 @@ public final class ExecContext implements AutoCloseable {
         quantKernels().pagedAttention(q, tokens, quantCache(layer), rowTables, rowLens,
                 new AttentionHeads(qHeads, kvHeads, headDim), scale, out);
         return out;
+    }
+
+    /**
+     * Query rows of one sequence from which a step's attention goes through {@link Kernels#flashAttention} over the
+     * sequence's K/V gathered to f32, instead of the paged decode kernel per row. Why: the paged kernel treats each
+     * query row as its own sequence, so a prefill of n tokens widened and scored the context n times in 16-key
+     * tiles (prefill of 512 tokens ran at half the per-token rate of 128); flash tiles 16 queries x 64 keys and
+     * widens each K/V tile once for all of them (TinyLlama-1.1B bf16, prefill of 512, A/B in one session at load
+     * ~4.7: 50-56 tok/s paged, 62-64 flash). {@code -Dtokc.flashMinRows=N} overrides it, for such A/B runs.
+     */
+    static final int FLASH_MIN_ROWS = Integer.getInteger("tokc.flashMinRows", 8);
+
+    /**
+     * Reused across layers and runs: the gathered f32 K and V of one sequence, grown on demand (the old buffer's
+     * arena is closed then: the flash kernel that read it has returned). Shared, as the kernel threads read it.
+     */
+    private MemorySegment kvGather = MemorySegment.NULL;
+    private java.lang.foreign.Arena gatherArena = java.lang.foreign.Arena.ofShared();
+
+    /** The first {@code ctx} tokens' K and V of a sequence, {@code [ctx, kvHeads, headDim]} f32 each. */
+    private MemorySegment[] gatherKv(PagedKvCache c, int[] table, int ctx) {
+        long width = (long) c.kvHeads() * c.headDim();
+        long bytes = 4L * ctx * width;
+        if (kvGather.byteSize() < 2 * bytes) {
+            long size = Math.max(2 * bytes, kvGather.byteSize() * 3 / 2);
+            gatherArena.close();
+            gatherArena = java.lang.foreign.Arena.ofShared();
+            kvGather = gatherArena.allocate(size, 64);
+        }
+        MemorySegment k = kvGather.asSlice(0, bytes);
+        MemorySegment v = kvGather.asSlice(bytes, bytes);
+        int bs = c.blockSize();
+        long elemBytes = c.type().byteSize();
+        for (int t0 = 0; t0 < ctx; t0 += bs) {
+            int n = Math.min(bs, ctx - t0);
+            long src = c.offset((long) table[t0 / bs] * bs, 0);
+            long count = n * width;
+            kernels.toF32(c.keys().asSlice(src, count * elemBytes), c.type(), k.asSlice(4L * t0 * width, 4 * count), count);
+            kernels.toF32(c.values().asSlice(src, count * elemBytes), c.type(), v.asSlice(4L * t0 * width, 4 * count), count);
+        }
+        return new MemorySegment[] {k, v};
     }
 
     /**

@@ -44,6 +44,11 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
     /** Tokens whose K/V is in the cache, per sequence. */
     private final Map<Long, Integer> computed = new HashMap<>();
     private long nextSeqId = 1L << 40;
+    /** Tokens per program run at most; larger steps run in pieces ({@link #runInPieces}). */
+    private int maxRunTokens = DEFAULT_MAX_RUN_TOKENS;
+
+    /** Default of {@link #setMaxRunTokens}: ~0.6 GB of activations for a 1B model. */
+    public static final int DEFAULT_MAX_RUN_TOKENS = 256;
 
     private StepExecutor(StepProgramRunner runner) {
         this.runner = runner;
@@ -81,6 +86,17 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
         return vocab;
     }
 
+    /**
+     * Caps the tokens of one program run (and so the activation memory): a larger {@link #step} runs as a chunked
+     * prefill of pieces of at most {@code tokens}. Results are the same up to float rounding.
+     */
+    public void setMaxRunTokens(int tokens) {
+        if (tokens < 1) {
+            throw new IllegalArgumentException("max run tokens must be >= 1, got " + tokens);
+        }
+        maxRunTokens = tokens;
+    }
+
     public KvBlockManager blocks() {
         return blocks;
     }
@@ -92,18 +108,83 @@ public final class StepExecutor implements TokenModel, AutoCloseable {
      */
     public List<float[]> step(List<Chunk> chunks) {
         int total = 0;
-        int[] skip = new int[chunks.size()];
-        for (int c = 0; c < chunks.size(); c++) {
-            Chunk ch = chunks.get(c);
+        for (Chunk ch : chunks) {
             if (ch.tokens().length == 0) {
                 throw new IllegalArgumentException("chunk of sequence " + ch.seqId() + " has no tokens");
             }
-            int[] ints = Arrays.stream(ch.tokens()).mapToInt(Math::toIntExact).toArray();
-            for (int t : ints) {
+            for (long t : ch.tokens()) {
                 if (t < 0 || t >= vocab) {
                     throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocab + ")");
                 }
             }
+            total += ch.tokens().length;
+        }
+        return total <= maxRunTokens ? run(chunks) : runInPieces(chunks);
+    }
+
+    /**
+     * A step of more than {@link #maxRunTokens} tokens, as consecutive program runs of at most that many: each
+     * sequence's tokens are taken in order, so a long prompt becomes a chunked prefill whose later pieces attend to
+     * the earlier ones through the cache, exactly as if it came in several steps. Why: the activation arena holds
+     * every intermediate of a run (~2 MB per token for a 1B model), so one 2048-token step needed 4.5 GB, allocated
+     * and zeroed on first use; pieces bound it and cost nothing in GEMM efficiency (the kernels block activation rows
+     * by 64 or fewer anyway).
+     */
+    private List<float[]> runInPieces(List<Chunk> chunks) {
+        int n = chunks.size();
+        int[] done = new int[n];
+        List<List<float[]>> parts = new ArrayList<>();
+        for (int c = 0; c < n; c++) {
+            parts.add(new ArrayList<>());
+        }
+        int c0 = 0;
+        while (c0 < n) {
+            List<Chunk> piece = new ArrayList<>();
+            List<Integer> owners = new ArrayList<>();
+            int budget = maxRunTokens;
+            for (int c = c0; c < n && budget > 0; c++) {
+                Chunk ch = chunks.get(c);
+                int len = ch.tokens().length;
+                int take = Math.min(len - done[c], budget);
+                boolean last = done[c] + take == len;
+                Rows rows = ch.logits() == Rows.ALL ? Rows.ALL : last ? ch.logits() : Rows.NONE;
+                piece.add(new Chunk(ch.seqId(), Arrays.copyOfRange(ch.tokens(), done[c], done[c] + take), rows));
+                owners.add(c);
+                done[c] += take;
+                budget -= take;
+            }
+            List<float[]> out = run(piece);
+            for (int i = 0; i < out.size(); i++) {
+                parts.get(owners.get(i)).add(out.get(i));
+            }
+            while (c0 < n && done[c0] == chunks.get(c0).tokens().length) {
+                c0++;
+            }
+        }
+        List<float[]> result = new ArrayList<>(n);
+        for (List<float[]> p : parts) {
+            int size = 0;
+            for (float[] f : p) {
+                size += f.length;
+            }
+            float[] all = new float[size];
+            int at = 0;
+            for (float[] f : p) {
+                System.arraycopy(f, 0, all, at, f.length);
+                at += f.length;
+            }
+            result.add(all);
+        }
+        return result;
+    }
+
+    /** One program run over {@code chunks} (validated by {@link #step}). */
+    private List<float[]> run(List<Chunk> chunks) {
+        int total = 0;
+        int[] skip = new int[chunks.size()];
+        for (int c = 0; c < chunks.size(); c++) {
+            Chunk ch = chunks.get(c);
+            int[] ints = Arrays.stream(ch.tokens()).mapToInt(Math::toIntExact).toArray();
             if (!computed.containsKey(ch.seqId())) {
                 blocks.addSequence(ch.seqId(), ints);
                 computed.put(ch.seqId(), 0);

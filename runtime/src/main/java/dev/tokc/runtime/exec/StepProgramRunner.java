@@ -3,7 +3,9 @@ package dev.tokc.runtime.exec;
 import dev.tokc.runtime.artifact.ArtifactException;
 import dev.tokc.runtime.artifact.Engine;
 import dev.tokc.runtime.artifact.KvCacheInfo;
+import dev.tokc.runtime.artifact.TensorEntry;
 import dev.tokc.runtime.kernels.ElementType;
+import dev.tokc.runtime.kernels.KernelWarmup;
 import dev.tokc.runtime.kernels.Kernels;
 import dev.tokc.runtime.kernels.PagedKvCache;
 import dev.tokc.runtime.kernels.ReferenceKernels;
@@ -91,6 +93,9 @@ public final class StepProgramRunner implements AutoCloseable {
             CompiledProgram program = ProgramLoader.load(engine, info);
             pool = kernels == JvmExecutor.KernelChoice.VECTOR ? new WorkerPool(threads) : null;
             Kernels k = pool != null ? new VectorKernels(pool) : new ReferenceKernels();
+            if (pool != null) {
+                warmUp(engine, k);
+            }
             return new StepProgramRunner(engine, info, program, pool, k, numBlocks);
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
             if (pool != null) {
@@ -98,6 +103,26 @@ public final class StepProgramRunner implements AutoCloseable {
             }
             engine.close();
             throw e;
+        }
+    }
+
+    /** Budget of the kernel warm-up at open: the time to first token it saves is ~2-3 s (see KernelWarmup). */
+    private static final long WARMUP_NANOS = 600_000_000L;
+
+    /** Runs the GEMV/GEMM warm-up on the first matrix stored in the engine's dtype, if there is one. */
+    private static void warmUp(Engine engine, Kernels kernels) {
+        ElementType type;
+        try {
+            type = ExecContext.elementType(engine.manifest().dtype(), "engine dtype");
+        } catch (IllegalStateException e) {
+            return; // quantized engines: their kernels warm up on first use
+        }
+        for (TensorEntry t : engine.manifest().tensors()) {
+            if (t.shape().size() == 2 && t.dtype().equalsIgnoreCase(engine.manifest().dtype())
+                    && t.byteLength() >= KernelWarmup.sampleBytes(type)) {
+                KernelWarmup.run(kernels, engine.view(t), type, WARMUP_NANOS);
+                return;
+            }
         }
     }
 

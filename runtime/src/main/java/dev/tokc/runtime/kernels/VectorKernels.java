@@ -161,6 +161,9 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void gemm(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y) {
+        if (m == 0) {
+            return; // e.g. the LM head of a prefill piece that wants no logits rows
+        }
         int n = w.rows();
         int k = w.cols();
         int blocks = (n + NR - 1) / NR;
@@ -484,17 +487,120 @@ public final class VectorKernels implements Kernels {
      * Decode with 16-bit weights (fewer activation rows than a 4x4 tile): one weight row at a time, widened in
      * registers, so the whole matrix is read as one sequential stream. Interleaving 4 rows (4 streams, each only a
      * 4 KiB page long for k = 2048 bf16) measured 35% slower: the hardware prefetcher retrains on every new page of
-     * every stream. {@code x} is in split order (see {@link VectorConversions}).
+     * every stream. The exception is long rows (k >= {@link #PAIR_ROWS_MIN_K}), where the activation row no longer
+     * stays in L1 and reusing each activation load for 4 rows wins ({@link #dot4Bf16}). {@code x} is in split order
+     * (see {@link VectorConversions}).
      */
     private static void gemvBf16Blocks(MemorySegment x, int m, WeightMatrix w, MemorySegment bias, MemorySegment y,
                                        int b0, int b1) {
         int n = w.rows();
         int k = w.cols();
-        for (int j = b0 * NR; j < Math.min(n, b1 * NR); j++) {
+        int j = b0 * NR;
+        int end = Math.min(n, b1 * NR);
+        if (k >= PAIR_ROWS_MIN_K) {
+            for (; j + 3 < end; j += 4) {
+                for (int i = 0; i < m; i++) {
+                    dot4Bf16(w.data(), w.rowOffset(j), 2L * k, x, 4L * i * k, k, y, (long) i * n + j, bias, j);
+                }
+            }
+            for (; j + 1 < end; j += 2) {
+                for (int i = 0; i < m; i++) {
+                    dot2Bf16(w.data(), w.rowOffset(j), 2L * k, x, 4L * i * k, k, y, (long) i * n + j, bias, j);
+                }
+            }
+        }
+        for (; j < end; j++) {
             for (int i = 0; i < m; i++) {
                 store(y, (long) i * n + j, dotBf16(w.data(), w.rowOffset(j), x, 4L * i * k, k), bias, j);
             }
         }
+    }
+
+    /**
+     * Row length from which the bf16 GEMV reads four (then two) weight rows per activation load ({@link #dot4Bf16},
+     * {@link #dot2Bf16}).
+     */
+    static final int PAIR_ROWS_MIN_K = 7168;
+
+    /**
+     * Four adjacent bf16 rows against one split-order activation row, as {@link #dot2Bf16} with twice the reuse of
+     * each activation vector. One thread, 2048 x 8192, load ~1: one row at a time 19.1 GB/s, pairs 21.1, fours 24.2
+     * (k = 5632: 24.8 / 22.1 / 19.9, hence the threshold). Stores {@code y[y0 .. y0 + 3]}.
+     */
+    private static void dot4Bf16(MemorySegment w, long w0, long rowBytes, MemorySegment x, long x0, int k,
+                                 MemorySegment y, long y0, MemorySegment bias, int j) {
+        FloatVector a0 = FloatVector.zero(FS), c0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
+        FloatVector a2 = FloatVector.zero(FS), c2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS), c3 = FloatVector.zero(FS);
+        long w1 = w0 + rowBytes;
+        long w2 = w1 + rowBytes;
+        long w3 = w2 + rowBytes;
+        int upper = k - k % (2 * L);
+        int l = 0;
+        for (; l < upper; l += 2 * L) {
+            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, w1 + 2L * l, LE);
+            IntVector v2 = IntVector.fromMemorySegment(IS, w, w2 + 2L * l, LE);
+            IntVector v3 = IntVector.fromMemorySegment(IS, w, w3 + 2L * l, LE);
+            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            c0 = xo.fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
+            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            c1 = xo.fma(v1.and(0xffff_0000).reinterpretAsFloats(), c1);
+            a2 = xe.fma(v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
+            c2 = xo.fma(v2.and(0xffff_0000).reinterpretAsFloats(), c2);
+            a3 = xe.fma(v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
+            c3 = xo.fma(v3.and(0xffff_0000).reinterpretAsFloats(), c3);
+        }
+        float s0 = a0.add(c0).reduceLanes(VectorOperators.ADD);
+        float s1 = a1.add(c1).reduceLanes(VectorOperators.ADD);
+        float s2 = a2.add(c2).reduceLanes(VectorOperators.ADD);
+        float s3 = a3.add(c3).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            float xs = sx(x, x0 + 4L * l);
+            s0 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w0 + 2L * l));
+            s1 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w1 + 2L * l));
+            s2 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w2 + 2L * l));
+            s3 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w3 + 2L * l));
+        }
+        store(y, y0, s0, bias, j);
+        store(y, y0 + 1, s1, bias, j + 1);
+        store(y, y0 + 2, s2, bias, j + 2);
+        store(y, y0 + 3, s3, bias, j + 3);
+    }
+
+    /**
+     * Two adjacent bf16 rows against one split-order activation row, each activation vector loaded once for both.
+     * Why only for long rows: from k ~ 7k on, the f32 activation row (28+ KiB) no longer stays in the 48 KiB L1
+     * beside the weight stream, and reloading it per row halved the rate (k = 8192: 19 GB/s on one thread, 23 with
+     * pairs, 36 for k = 2048); for shorter rows the single stream is faster (k = 2048: 36 vs 25 GB/s; k = 5632: 28 vs
+     * 24). Stores both sums (plus bias) at {@code y[y0]} and {@code y[y0 + 1]}.
+     */
+    private static void dot2Bf16(MemorySegment w, long w0, long rowBytes, MemorySegment x, long x0, int k,
+                                 MemorySegment y, long y0, MemorySegment bias, int j) {
+        FloatVector a0 = FloatVector.zero(FS), c0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), c1 = FloatVector.zero(FS);
+        long w1 = w0 + rowBytes;
+        int upper = k - k % (2 * L);
+        int l = 0;
+        for (; l < upper; l += 2 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(IS, w, w0 + 2L * l, LE);
+            IntVector v1 = IntVector.fromMemorySegment(IS, w, w1 + 2L * l, LE);
+            FloatVector xe = FloatVector.fromMemorySegment(FS, x, x0 + 4L * l, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(FS, x, x0 + 4L * (l + L), LE);
+            a0 = xe.fma(v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
+            c0 = xo.fma(v0.and(0xffff_0000).reinterpretAsFloats(), c0);
+            a1 = xe.fma(v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
+            c1 = xo.fma(v1.and(0xffff_0000).reinterpretAsFloats(), c1);
+        }
+        float s0 = a0.add(c0).reduceLanes(VectorOperators.ADD);
+        float s1 = a1.add(c1).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            float xs = sx(x, x0 + 4L * l);
+            s0 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w0 + 2L * l));
+            s1 += xs * Elements.bf16ToFloat(w.get(Elements.U16, w1 + 2L * l));
+        }
+        store(y, y0, s0, bias, j);
+        store(y, y0 + 1, s1, bias, j + 1);
     }
 
     // A separate loop per type, each calling only its own dot kernel: with one loop calling both, C2 compiled the

@@ -395,6 +395,58 @@ class ArtifactTest {
         assertThrows(IllegalStateException.class, () -> e.tensor("a"));
     }
 
+    // ---- verified weights: hashed once, then trusted while the file's identity is unchanged ----
+
+    @Test
+    void weightsVerifiedAtCompileAreTrustedUntilTheFileChanges() throws Exception {
+        Path dir = engine();
+        Path weights = dir.resolve("weights.bin");
+        org.junit.jupiter.api.Assumptions.assumeTrue(VerifiedWeights.identity(weights).isPresent(),
+                "no unix file attributes here: every load hashes, nothing to test");
+        FileDigest expected = ManifestJson.parse(Files.readAllBytes(dir.resolve("manifest.json"))).files().get("weights.bin");
+        assertTrue(VerifiedWeights.isVerified(dir, "weights.bin", expected), "the writer records what it hashed");
+        try (Engine e = Engine.open(dir)) {
+            assertEquals(3, e.manifest().tensors().size());
+        }
+        // A byte flipped in place (same size) changes the ctime: the record no longer matches, the load hashes and
+        // fails with the corruption message; the full check (tokc inspect --verify) does too.
+        byte[] original = Files.readAllBytes(weights);
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.seek(4);
+            f.write(original[4] ^ 0x55);
+        }
+        assertFalse(VerifiedWeights.isVerified(dir, "weights.bin", expected));
+        assertLoadFails(dir, "weights.bin is corrupted: sha256");
+        ArtifactException full = assertThrows(ArtifactException.class,
+                () -> Engine.open(dir, ArtifactReader.Options.full()).close());
+        assertTrue(full.getMessage().contains("weights.bin is corrupted"), full.getMessage());
+        // Restored: hashed again on the next load (racy-fresh files are not recorded), then recorded once old enough.
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.seek(4);
+            f.write(original[4]);
+        }
+        Engine.open(dir).close();
+        assertFalse(VerifiedWeights.isVerified(dir, "weights.bin", expected),
+                "a file changed less than RACY_NANOS before its hash is not recorded as verified");
+        Thread.sleep(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(VerifiedWeights.RACY_NANOS) + 20);
+        Engine.open(dir).close();
+        assertTrue(VerifiedWeights.isVerified(dir, "weights.bin", expected));
+    }
+
+    @Test
+    void aRecordForOtherBytesOrADamagedRecordIsNotTrusted() throws Exception {
+        Path dir = engine();
+        Path weights = dir.resolve("weights.bin");
+        org.junit.jupiter.api.Assumptions.assumeTrue(VerifiedWeights.identity(weights).isPresent());
+        FileDigest expected = ManifestJson.parse(Files.readAllBytes(dir.resolve("manifest.json"))).files().get("weights.bin");
+        assertFalse(VerifiedWeights.isVerified(dir, "weights.bin", new FileDigest(expected.size(), "0".repeat(64))),
+                "a record is for one manifest digest only");
+        Files.writeString(dir.resolve(VerifiedWeights.FILE), "tokc-verified 1\nweights.bin\tgarbage\n");
+        assertFalse(VerifiedWeights.isVerified(dir, "weights.bin", expected));
+        Engine.open(dir).close(); // hashes, and records again
+        assertTrue(VerifiedWeights.isVerified(dir, "weights.bin", expected));
+    }
+
     // ---- 64-bit offsets ----
 
     @Test

@@ -99,6 +99,20 @@ class VectorKernelsTest {
         }
     }
 
+    /**
+     * From k = 7168 the bf16 decode GEMV reads weight rows in fours, then pairs, then singles: row counts 9 (4+4+1)
+     * and 14 (4+4+4+2), a k tail past the vector loop, 1 to 3 activation rows, bias or not, one and several threads.
+     */
+    @Test
+    void gemvWithLongRowsReadsRowPairs() {
+        for (int pool : threadIndices()) {
+            for (int m = 1; m <= 3; m++) {
+                checkGemm(ElementType.BF16, m, 9, 8192, m == 2, pool);
+                checkGemm(ElementType.BF16, m, 14, 7168 + 37, m != 2, pool);
+            }
+        }
+    }
+
     /** Infinity and NaN weights must propagate like the reference (the f16 decode kernel has a separate path). */
     @ParameterizedTest(name = "{0} m={1}")
     @MethodSource("specialWeightGrid")
