@@ -8,6 +8,12 @@ import dev.tokc.runtime.kernels.Kernels;
 import dev.tokc.runtime.kernels.PagedKvCache;
 import dev.tokc.runtime.kernels.RopeLayout;
 import dev.tokc.runtime.kernels.WeightMatrix;
+import dev.tokc.runtime.kernels.quant.KvQuantFormat;
+import dev.tokc.runtime.kernels.quant.QuantFormat;
+import dev.tokc.runtime.kernels.quant.QuantKernels;
+import dev.tokc.runtime.kernels.quant.QuantKvCache;
+import dev.tokc.runtime.kernels.quant.QuantType;
+import dev.tokc.runtime.kernels.quant.QuantizedMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -225,8 +231,11 @@ public final class ExecContext implements AutoCloseable {
      * gate and up halves of a row are contiguous).
      */
     public MemorySegment linearSiluMul(MemorySegment x, int rows, WeightMatrix w, MemorySegment bias) {
-        int ff = w.rows() / 2;
-        MemorySegment y = linear(x, rows, w, bias);
+        return siluMulRows(linear(x, rows, w, bias), rows, w.rows() / 2);
+    }
+
+    /** The gated epilogue over GEMM rows {@code [gate | up]} of width {@code 2 ff}: {@code silu(gate) * up}, {@code [rows, ff]}. */
+    private MemorySegment siluMulRows(MemorySegment y, int rows, int ff) {
         MemorySegment out = f32((long) rows * ff);
         long rowBytes = (long) ff * 4;
         for (int r = 0; r < rows; r++) {
@@ -252,8 +261,8 @@ public final class ExecContext implements AutoCloseable {
 
     // ---- quantized projections (issue 7) ---------------------------------------------------------------------
 
-    private dev.tokc.runtime.kernels.quant.QuantKernels quantKernels;
-    private final Map<MemorySegment, dev.tokc.runtime.kernels.quant.QuantizedMatrix> packedMatrices = new HashMap<>();
+    private QuantKernels quantKernels;
+    private final Map<MemorySegment, QuantizedMatrix> packedMatrices = new HashMap<>();
 
     /**
      * {@code quantized_linear}: {@code y = epilogue(x[rows, k] . dequant(W)[n, k]^T + bias)} over the packed weight
@@ -263,23 +272,18 @@ public final class ExecContext implements AutoCloseable {
      */
     public MemorySegment quantLinear(MemorySegment x, int rows, MemorySegment w, int format, int groupSize, int n, int k,
             MemorySegment bias, int epilogue, MemorySegment residual) {
-        dev.tokc.runtime.kernels.quant.QuantKernels qk = quantKernels();
-        dev.tokc.runtime.kernels.quant.QuantizedMatrix m = packedMatrices.computeIfAbsent(w, seg ->
-                new dev.tokc.runtime.kernels.quant.QuantizedMatrix(seg, new dev.tokc.runtime.kernels.quant.QuantType(
-                        dev.tokc.runtime.kernels.quant.QuantFormat.values()[format], groupSize), n, k));
+        QuantKernels qk = quantKernels();
+        QuantizedMatrix m = packedMatrices.computeIfAbsent(w, seg ->
+                new QuantizedMatrix(seg, new QuantType(
+                        QuantFormat.values()[format], groupSize), n, k));
         MemorySegment y = f32((long) rows * n);
-        qk.gemm(x, rows, m, bias, y);
+        if (rows > 0) { // as in linear(): a step piece may want no logits rows
+            qk.gemm(x, rows, m, bias, y);
+        }
         switch (epilogue) {
             case 0 -> { }
             case 1 -> {
-                int ff = n / 2;
-                MemorySegment out = f32((long) rows * ff);
-                long rowBytes = (long) ff * 4;
-                for (int r = 0; r < rows; r++) {
-                    kernels.swiglu(y.asSlice(2 * r * rowBytes, rowBytes), y.asSlice((2L * r + 1) * rowBytes, rowBytes),
-                            out.asSlice(r * rowBytes, rowBytes), ff);
-                }
-                return out;
+                return siluMulRows(y, rows, n / 2);
             }
             case 2, 3 -> kernels.gelu(y, y, rows * n, epilogue == 3 ? GeluForm.TANH : GeluForm.ERF);
             case 4 -> kernels.add(y, residual, y, rows * n);
@@ -577,27 +581,27 @@ public final class ExecContext implements AutoCloseable {
 
     // ---- step program: quantized paged KV cache (issue 7) ------------------------------------------------------
 
-    private dev.tokc.runtime.kernels.quant.QuantKvCache[] quantCaches = new dev.tokc.runtime.kernels.quant.QuantKvCache[0];
+    private QuantKvCache[] quantCaches = new QuantKvCache[0];
 
     /** The quantized KV cache of each layer, for step programs compiled with {@code --kv-dtype} ({@code *Quant} methods). */
-    public void setQuantKvCaches(dev.tokc.runtime.kernels.quant.QuantKvCache[] layers) {
+    public void setQuantKvCaches(QuantKvCache[] layers) {
         quantCaches = layers.clone();
     }
 
     /** Zeroed quantized caches for {@code layers} layers from {@code arena} (a never-written slot reads as 0). */
-    public static dev.tokc.runtime.kernels.quant.QuantKvCache[] allocateQuantKvCaches(java.lang.foreign.Arena arena,
-            dev.tokc.runtime.kernels.quant.KvQuantFormat format, int layers, int numBlocks, int blockSize, int kvHeads,
+    public static QuantKvCache[] allocateQuantKvCaches(java.lang.foreign.Arena arena,
+            KvQuantFormat format, int layers, int numBlocks, int blockSize, int kvHeads,
             int headDim) {
-        long bytes = dev.tokc.runtime.kernels.quant.QuantKvCache.segmentBytes(numBlocks, blockSize, kvHeads, headDim, format);
-        dev.tokc.runtime.kernels.quant.QuantKvCache[] out = new dev.tokc.runtime.kernels.quant.QuantKvCache[layers];
+        long bytes = QuantKvCache.segmentBytes(numBlocks, blockSize, kvHeads, headDim, format);
+        QuantKvCache[] out = new QuantKvCache[layers];
         for (int l = 0; l < layers; l++) {
-            out[l] = new dev.tokc.runtime.kernels.quant.QuantKvCache(arena.allocate(bytes, 64), arena.allocate(bytes, 64),
+            out[l] = new QuantKvCache(arena.allocate(bytes, 64), arena.allocate(bytes, 64),
                     format, numBlocks, blockSize, kvHeads, headDim);
         }
         return out;
     }
 
-    private dev.tokc.runtime.kernels.quant.QuantKvCache quantCache(int layer) {
+    private QuantKvCache quantCache(int layer) {
         if (layer >= quantCaches.length || quantCaches[layer] == null) {
             throw new IllegalStateException("step program uses quantized KV cache layer " + layer + " but the run has "
                     + quantCaches.length + " quantized layers (setQuantKvCaches)");
@@ -605,7 +609,7 @@ public final class ExecContext implements AutoCloseable {
         return quantCaches[layer];
     }
 
-    private dev.tokc.runtime.kernels.quant.QuantKernels quantKernels() {
+    private QuantKernels quantKernels() {
         if (quantKernels == null) {
             quantKernels = kernels.quantKernels();
         }
@@ -625,7 +629,7 @@ public final class ExecContext implements AutoCloseable {
     /** {@link #kvWriteRope} into the quantized cache. */
     public MemorySegment kvWriteRopeQuant(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots,
             MemorySegment positions, float[] invFreq, boolean interleaved, int layer) {
-        dev.tokc.runtime.kernels.quant.QuantKvCache c = quantCache(layer);
+        QuantKvCache c = quantCache(layer);
         MemorySegment rotated = rope(k, tokens, c.kvHeads(), c.headDim(), positions, invFreq, interleaved);
         return kvWriteQuant(rotated, v, tokens, slots, layer);
     }
