@@ -199,7 +199,7 @@ class VectorQuantKernelsTest {
         return s;
     }
 
-    /** {@code max |got - want| <= TOL * max |want|}. */
+    /** {@code max |got - want| <= TOL * max(max |want|, 0.01)}. */
     static void assertClose(MemorySegment want, MemorySegment got, long count, String what) {
         double maxAbs = 0;
         double maxErr = 0;
@@ -210,7 +210,9 @@ class VectorQuantKernelsTest {
             maxAbs = Math.max(maxAbs, Math.abs(w));
             maxErr = Math.max(maxErr, Math.abs((double) w - g));
         }
-        double rel = maxErr / Math.max(maxAbs, Float.MIN_NORMAL);
+        // Floor on the scale: a single output (n = 1) can cancel to ~1e-3 while its f32 rounding error still
+        // follows the magnitude of the summed terms, not of the result.
+        double rel = maxErr / Math.max(maxAbs, 1e-2);
         assertTrue(rel <= TOL, String.format("%s: max error %.3g relative to max |ref| %.3g = %.3g > %.1g",
                 what, maxErr, maxAbs, rel, TOL));
     }
