@@ -480,12 +480,17 @@ public final class ExecContext implements AutoCloseable {
      * the write token (no data: it only orders the write before the layer's attention in the program).
      */
     public MemorySegment kvWrite(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots, int layer) {
+        kernels.kvWrite(k, v, tokens, slotArray(slots, tokens), cache(layer));
+        return MemorySegment.NULL;
+    }
+
+    /** The step's {@code slots : i64[tokens]} input as cache slot indices. */
+    private static int[] slotArray(MemorySegment slots, int tokens) {
         int[] s = new int[tokens];
         for (int t = 0; t < tokens; t++) {
             s[t] = Math.toIntExact(slots.getAtIndex(I64, t));
         }
-        kernels.kvWrite(k, v, tokens, s, cache(layer));
-        return MemorySegment.NULL;
+        return s;
     }
 
     /**
@@ -618,11 +623,7 @@ public final class ExecContext implements AutoCloseable {
 
     /** {@link #kvWrite} into the quantized cache: each (token, head) vector quantized with its own scale. */
     public MemorySegment kvWriteQuant(MemorySegment k, MemorySegment v, int tokens, MemorySegment slots, int layer) {
-        int[] s = new int[tokens];
-        for (int t = 0; t < tokens; t++) {
-            s[t] = Math.toIntExact(slots.getAtIndex(I64, t));
-        }
-        quantKernels().kvWrite(k, v, tokens, s, quantCache(layer));
+        quantKernels().kvWrite(k, v, tokens, slotArray(slots, tokens), quantCache(layer));
         return MemorySegment.NULL;
     }
 
