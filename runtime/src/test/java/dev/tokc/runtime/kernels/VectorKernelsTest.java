@@ -113,6 +113,20 @@ class VectorKernelsTest {
         }
     }
 
+    /**
+     * Below that, the bf16 decode GEMV pairs row j with row j + half of each thread's range: n = 101 at k = 2048
+     * splits into ranges of odd and even length starting mid-matrix on several threads, with 1 to 3 activation rows.
+     */
+    @Test
+    void gemvPairsRowsFromTheRangeHalves() {
+        for (int pool : threadIndices()) {
+            for (int m = 1; m <= 3; m++) {
+                checkGemm(ElementType.BF16, m, 101, 2048, m == 2, pool);
+                checkGemm(ElementType.BF16, m, 64, 2048 + 5, m != 2, pool);
+            }
+        }
+    }
+
     /** Infinity and NaN weights must propagate like the reference (the f16 decode kernel has a separate path). */
     @ParameterizedTest(name = "{0} m={1}")
     @MethodSource("specialWeightGrid")

@@ -212,6 +212,10 @@ public final class VectorQuantKernels implements QuantKernels {
         int k = w.cols();
         MemorySegment d = w.data();
         float[] out = new float[MR];
+        if (m == 1) {
+            int8RowPairs(x, w, bias, y, j0, j1, out);
+            return;
+        }
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
@@ -231,6 +235,57 @@ public final class VectorQuantKernels implements QuantKernels {
         }
     }
 
+    /**
+     * One activation row (batch-1 decode) against weight rows {@code [j0, j1)}, walked as pairs from the range's two
+     * halves ({@code j} and {@code j + half}): two independent weight streams per thread, each activation vector
+     * loaded once for both. Measured against one row at a time on the 2-core Zen 5 machine (int8, 2 threads,
+     * 5632x2048 and 2048x11264 from DRAM): 1.6-1.9x, from ~26 to ~42-48 GB/s median; adjacent pairs gained less on
+     * the long rows (the hardware prefetcher keeps more lines in flight on two distant streams than on one).
+     */
+    private static void int8RowPairs(MemorySegment x, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                     int j0, int j1, float[] out) {
+        MemorySegment d = w.data();
+        int k = w.cols();
+        int half = (j1 - j0) / 2;
+        long far = half * w.rowBytes();
+        for (int j = j0; j < j0 + half; j++) {
+            long r = w.rowOffset(j);
+            int8Dot2(d, r + 4, far, x, k, out);
+            store(y, j, out[0] * d.get(F32, r), bias, j);
+            store(y, j + half, out[1] * d.get(F32, r + far), bias, j + half);
+        }
+        for (int j = j0 + 2 * half; j < j1; j++) {
+            long r = w.rowOffset(j);
+            store(y, j, int8Dot(d, r + 4, x, 0, k) * d.get(F32, r), bias, j);
+        }
+    }
+
+    /** Two int8 rows {@code far} bytes apart (codes of the first at {@code q0}) against activation row 0. */
+    private static void int8Dot2(MemorySegment w, long q0, long far, MemorySegment x, int k, float[] out) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), b0 = FloatVector.zero(FS), b1 = FloatVector.zero(FS);
+        int upper2 = k - k % (2 * L);
+        int l = 0;
+        for (; l < upper2; l += 2 * L) {
+            long wo = q0 + l;
+            long xo = 4L * l;
+            FloatVector x0 = xv(x, xo);
+            FloatVector x1 = xv(x, xo + 4L * L);
+            a0 = int8(w, wo).fma(x0, a0);
+            b0 = int8(w, wo + far).fma(x0, b0);
+            a1 = int8(w, wo + L).fma(x1, a1);
+            b1 = int8(w, wo + far + L).fma(x1, b1);
+        }
+        float sa = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) {
+            float xl = x.getAtIndex(F32, l);
+            sa += w.get(I8, q0 + l) * xl;
+            sb += w.get(I8, q0 + far + l) * xl;
+        }
+        out[0] = sa;
+        out[1] = sb;
+    }
+
     private static FloatVector int8(MemorySegment w, long at) {
         return (FloatVector) ByteVector.fromMemorySegment(BS, w, at, LE).convertShape(VectorOperators.B2F, FS, 0);
     }
@@ -241,10 +296,15 @@ public final class VectorQuantKernels implements QuantKernels {
         int upper4 = k - k % (4 * L);
         int l = 0;
         for (; l < upper4; l += 4 * L) {
-            a0 = int8(w, q0 + l).fma(xv(x, x0 + 4L * l), a0);
-            a1 = int8(w, q0 + l + L).fma(xv(x, x0 + 4L * (l + L)), a1);
-            a2 = int8(w, q0 + l + 2 * L).fma(xv(x, x0 + 4L * (l + 2 * L)), a2);
-            a3 = int8(w, q0 + l + 3 * L).fma(xv(x, x0 + 4L * (l + 3 * L)), a3);
+            // Offsets in long arithmetic throughout: an int sum such as (l + L) might overflow as far as C2 knows,
+            // which keeps a bounds check on every activation load inside the loop (measured: ~10 instructions per
+            // 16 weights instead of ~4).
+            long wo = q0 + l;
+            long xo = x0 + 4L * l;
+            a0 = int8(w, wo).fma(xv(x, xo), a0);
+            a1 = int8(w, wo + L).fma(xv(x, xo + 4L * L), a1);
+            a2 = int8(w, wo + 2L * L).fma(xv(x, xo + 8L * L), a2);
+            a3 = int8(w, wo + 3L * L).fma(xv(x, xo + 12L * L), a3);
         }
         int upper = k - k % L;
         for (; l < upper; l += L) {
@@ -294,6 +354,22 @@ public final class VectorQuantKernels implements QuantKernels {
         int k = w.cols();
         MemorySegment d = w.data();
         float[] out = new float[MR];
+        if (m == 1) {
+            // Batch-1 decode: rows in pairs from the range's two halves, as int8RowPairs.
+            int half = (j1 - j0) / 2;
+            long far = half * w.rowBytes();
+            for (int j = j0; j < j0 + half; j++) {
+                long r = w.rowOffset(j);
+                fp8Dot2(d, r + 4, far, x, k, out);
+                store(y, j, out[0] * d.get(F32, r), bias, j);
+                store(y, j + half, out[1] * d.get(F32, r + far), bias, j + half);
+            }
+            for (int j = j0 + 2 * half; j < j1; j++) {
+                long r = w.rowOffset(j);
+                store(y, j, fp8Dot(d, r + 4, x, 0, k) * d.get(F32, r), bias, j);
+            }
+            return;
+        }
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
@@ -349,7 +425,7 @@ public final class VectorQuantKernels implements QuantKernels {
             IntVector v0 = bytes(w, q0 + l), v1 = bytes(w, q0 + l + L);
             sticky = sticky.or(nanFlag(v0)).or(nanFlag(v1));
             a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
-            a1 = fp8(v1, rebias).fma(xv(x, x0 + 4L * (l + L)), a1);
+            a1 = fp8(v1, rebias).fma(xv(x, x0 + 4L * l + 4L * L), a1);
         }
         int upper = k - k % L;
         for (; l < upper; l += L) {
@@ -365,6 +441,38 @@ public final class VectorQuantKernels implements QuantKernels {
             s += fp8Scalar(w, q0 + l) * x.get(F32, x0 + 4L * l);
         }
         return s;
+    }
+
+    /** Two fp8 rows {@code far} bytes apart against activation row 0, as {@link #int8Dot2}; NaN per row as fp8Dot. */
+    private static void fp8Dot2(MemorySegment w, long q0, long far, MemorySegment x, int k, float[] out) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), b0 = FloatVector.zero(FS), b1 = FloatVector.zero(FS);
+        IntVector stickyA = IntVector.zero(IS), stickyB = IntVector.zero(IS);
+        FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
+        int upper2 = k - k % (2 * L);
+        int l = 0;
+        for (; l < upper2; l += 2 * L) {
+            long wo = q0 + l;
+            long xo = 4L * l;
+            FloatVector x0 = xv(x, xo);
+            FloatVector x1 = xv(x, xo + 4L * L);
+            IntVector va0 = bytes(w, wo), va1 = bytes(w, wo + L);
+            IntVector vb0 = bytes(w, wo + far), vb1 = bytes(w, wo + far + L);
+            stickyA = stickyA.or(nanFlag(va0)).or(nanFlag(va1));
+            stickyB = stickyB.or(nanFlag(vb0)).or(nanFlag(vb1));
+            a0 = fp8(va0, rebias).fma(x0, a0);
+            a1 = fp8(va1, rebias).fma(x1, a1);
+            b0 = fp8(vb0, rebias).fma(x0, b0);
+            b1 = fp8(vb1, rebias).fma(x1, b1);
+        }
+        float sa = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        for (; l < k; l++) { // NaN codes propagate through the scalar products by themselves
+            float xl = x.getAtIndex(F32, l);
+            sa += fp8Scalar(w, q0 + l) * xl;
+            sb += fp8Scalar(w, q0 + far + l) * xl;
+        }
+        out[0] = anyNaN(stickyA) ? Float.NaN : sa;
+        out[1] = anyNaN(stickyB) ? Float.NaN : sb;
     }
 
     private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
@@ -412,6 +520,20 @@ public final class VectorQuantKernels implements QuantKernels {
         float[] out = new float[MR];
         float[] scaledZeros = new float[groups];
         long gb = 4 + g / 2;
+        if (m == 1) {
+            // Batch-1 decode: rows in pairs from the range's two halves, as int8RowPairs.
+            int half = (j1 - j0) / 2;
+            long far = half * w.rowBytes();
+            for (int j = j0; j < j0 + half; j++) {
+                int4Dot2(d, w.rowOffset(j), far, g, groups, xs, sums, out);
+                store(y, j, out[0], bias, j);
+                store(y, j + half, out[1], bias, j + half);
+            }
+            for (int j = j0 + 2 * half; j < j1; j++) {
+                store(y, j, int4Dot(d, w.rowOffset(j), g, groups, xs, 0, sums, 0), bias, j);
+            }
+            return;
+        }
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
@@ -473,7 +595,7 @@ public final class VectorQuantKernels implements QuantKernels {
             for (; c + 1 < groups; c += 2) {
                 long at = r + c * gb;
                 IntVector v0 = bytes(w, q + c * gb);
-                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                IntVector v1 = bytes(w, q + c * gb + gb);
                 long xo = xj + c * xg;
                 float sc0 = f16(w, at);
                 float sc1 = f16(w, at + gb);
@@ -498,6 +620,45 @@ public final class VectorQuantKernels implements QuantKernels {
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD) - zeroTerm;
+    }
+
+    /**
+     * Two int4 rows {@code far} bytes apart (the first at {@code r}) against activation row 0, in the passes of
+     * {@link #int4Dot}, one group of each row per iteration; each activation vector is loaded once for both rows.
+     * Writes the two finished sums (zero-point terms subtracted) to {@code out[0]} and {@code out[1]}.
+     */
+    private static void int4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x,
+                                 float[] sums, float[] out) {
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        long gb = 4 + g / 2;
+        long xg = 4L * g;
+        float zero0 = 0;
+        float zero1 = 0;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 4 + (long) j * L;
+            long xj = 8L * L * j;
+            boolean first = j == 0;
+            for (int c = 0; c < groups; c++) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + c * gb + far);
+                long xo = xj + c * xg;
+                FloatVector xe = xv(x, xo);
+                FloatVector xd = xv(x, xo + 4L * L);
+                float sc0 = f16(w, at);
+                float sc1 = f16(w, at + far);
+                FloatVector t0 = lowNibbles(v0).fma(xe, highNibbles(v0).mul(xd));
+                FloatVector t1 = lowNibbles(v1).fma(xe, highNibbles(v1).mul(xd));
+                acc0 = t0.fma(FloatVector.broadcast(FS, sc0), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(FS, sc1), acc1);
+                if (first) {
+                    zero0 += sc0 * f16(w, at + 2) * sums[c];
+                    zero1 += sc1 * f16(w, at + far + 2) * sums[c];
+                }
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD) - zero0;
+        out[1] = acc1.reduceLanes(VectorOperators.ADD) - zero1;
     }
 
     /** {@code sum_c a[c] * b[b0 + c]} for c in [0, n): the zero-point terms of one activation row. */
@@ -555,6 +716,20 @@ public final class VectorQuantKernels implements QuantKernels {
         int groups = k / g;
         MemorySegment d = w.data();
         float[] out = new float[MR];
+        if (m == 1) {
+            // Batch-1 decode: rows in pairs from the range's two halves, as int8RowPairs.
+            int half = (j1 - j0) / 2;
+            long far = half * w.rowBytes();
+            for (int j = j0; j < j0 + half; j++) {
+                nf4Dot2(d, w.rowOffset(j), far, g, groups, xs, out);
+                store(y, j, out[0], bias, j);
+                store(y, j + half, out[1], bias, j + half);
+            }
+            for (int j = j0 + 2 * half; j < j1; j++) {
+                store(y, j, nf4Dot(d, w.rowOffset(j), g, groups, xs, 0), bias, j);
+            }
+            return;
+        }
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
@@ -610,7 +785,7 @@ public final class VectorQuantKernels implements QuantKernels {
             for (; c + 1 < groups; c += 2) {
                 long at = r + c * gb;
                 IntVector v0 = bytes(w, q + c * gb);
-                IntVector v1 = bytes(w, q + (c + 1) * gb);
+                IntVector v1 = bytes(w, q + c * gb + gb);
                 long xo = xj + c * xg;
                 FloatVector p0 = nf4Low(v0, t0, t1).fma(xv(x, xo), nf4High(v0, t0, t1).mul(xv(x, xo + 4L * L)));
                 FloatVector p1 = nf4Low(v1, t0, t1).fma(xv(x, xo + xg), nf4High(v1, t0, t1).mul(xv(x, xo + xg + 4L * L)));
@@ -625,6 +800,32 @@ public final class VectorQuantKernels implements QuantKernels {
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Two NF4 rows {@code far} bytes apart against activation row 0, as {@link #int4Dot2}. */
+    private static void nf4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x, float[] out) {
+        IntVector t0 = table0(), t1 = table1();
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        long gb = 2 + g / 2;
+        long xg = 4L * g;
+        for (int j = 0; j < g / (2 * L); j++) {
+            long q = r + 2 + (long) j * L;
+            long xj = 8L * L * j;
+            for (int c = 0; c < groups; c++) {
+                long at = r + c * gb;
+                IntVector v0 = bytes(w, q + c * gb);
+                IntVector v1 = bytes(w, q + c * gb + far);
+                long xo = xj + c * xg;
+                FloatVector xe = xv(x, xo);
+                FloatVector xd = xv(x, xo + 4L * L);
+                FloatVector p0 = nf4Low(v0, t0, t1).fma(xe, nf4High(v0, t0, t1).mul(xd));
+                FloatVector p1 = nf4Low(v1, t0, t1).fma(xe, nf4High(v1, t0, t1).mul(xd));
+                acc0 = p0.fma(FloatVector.broadcast(FS, f16(w, at)), acc0);
+                acc1 = p1.fma(FloatVector.broadcast(FS, f16(w, at + far)), acc1);
+            }
+        }
+        out[0] = acc0.reduceLanes(VectorOperators.ADD);
+        out[1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
     private static void nf4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,

@@ -98,6 +98,18 @@ class VectorQuantKernelsTest {
         }
     }
 
+    /**
+     * Batch-1 products walk each thread's row range as pairs from its two halves: with k = 2048 the 3-thread pool
+     * splits n = 101 into ranges of odd and even length starting mid-matrix, so every pairing and tail case runs.
+     */
+    @Test
+    void batchOneRowPairsSplitAcrossThreads() {
+        for (QuantType t : types()) {
+            check(t, 1, 101, 2048, true, 1, 0.5);
+            check(t, 1, 64, 2048, false, 1, 0.5);
+        }
+    }
+
     /** Group sizes below two vectors (or not a multiple of them) take the scalar path and must still agree. */
     @Test
     void groupSizesWithoutVectorPathAgree() {
