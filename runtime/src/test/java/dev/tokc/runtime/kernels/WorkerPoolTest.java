@@ -33,6 +33,24 @@ class WorkerPoolTest {
         }
     }
 
+    /** A range that takes much longer than the others does not keep the other threads from the rest of the loop. */
+    @Test
+    void threadsClaimTheSlicesOfASlowThread() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            java.util.Map<Thread, Long> rows = new java.util.concurrent.ConcurrentHashMap<>();
+            pool.parallelFor(8 * WorkerPool.SLICES_PER_THREAD, 1, (s, e) -> {
+                if (s == 0) {
+                    sleep(200); // the caller's own first slice: the worker should take every other one meanwhile
+                }
+                rows.merge(Thread.currentThread(), (long) (e - s), Long::sum);
+            });
+            assertEquals(8L * WorkerPool.SLICES_PER_THREAD, rows.values().stream().mapToLong(Long::longValue).sum());
+            long slowest = rows.values().stream().mapToLong(Long::longValue).min().orElseThrow();
+            assertTrue(rows.size() == 2 && slowest < 4L * WorkerPool.SLICES_PER_THREAD,
+                    "the thread held up by its first slice did less than half the rows: " + rows);
+        }
+    }
+
     /** Many back-to-back calls, the decode pattern: no lost wake-up may hang or drop a range. */
     @Test
     void survivesManyShortCalls() {
@@ -67,8 +85,20 @@ class WorkerPoolTest {
     void nestedCallsRunInline() {
         try (WorkerPool pool = new WorkerPool(2)) {
             AtomicLong total = new AtomicLong();
-            pool.parallelFor(4, 1, (s, e) -> pool.parallelFor(10, 1, (s2, e2) -> total.addAndGet(e2 - s2)));
-            assertEquals(20, total.get());
+            AtomicLong outerRanges = new AtomicLong();
+            AtomicLong elsewhere = new AtomicLong();
+            pool.parallelFor(4, 1, (s, e) -> {
+                outerRanges.incrementAndGet();
+                Thread outer = Thread.currentThread();
+                pool.parallelFor(10, 1, (s2, e2) -> {
+                    total.addAndGet(e2 - s2);
+                    if (Thread.currentThread() != outer) {
+                        elsewhere.incrementAndGet();
+                    }
+                });
+            });
+            assertEquals(10 * outerRanges.get(), total.get(), "each outer range ran the whole inner loop");
+            assertEquals(0, elsewhere.get(), "inner ranges ran on the outer range's thread");
         }
     }
 
