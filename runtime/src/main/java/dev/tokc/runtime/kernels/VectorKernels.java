@@ -360,6 +360,23 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    /**
+     * The batched product of one block of {@code rows <= 4} weight rows already widened to f32 ({@code w[r * k ..]},
+     * rows past {@code rows} zero) with activation rows {@code [i0, i1)} of {@code x} (row stride k, the same element
+     * order as w): {@code y[i * n + j + r] (+ bias[j + r])}. The quantized kernels' batched path, which dequantizes
+     * each block once and reuses these tiles ({@code VectorQuantKernels}).
+     */
+    public static void gemmWidenedBlock(float[] w, int rows, float[] x, int i0, int i1, int k, MemorySegment y, int n,
+                                        int j, MemorySegment bias) {
+        int i = i0;
+        for (; i + MR <= i1; i += MR) {
+            tile4x4(w, x, i * k, k, y, (long) i * n + j, n, bias, j, rows);
+        }
+        for (; i < i1; i++) {
+            tile4x1(w, x, i * k, k, y, (long) i * n + j, bias, j, rows);
+        }
+    }
+
     /** 4 widened weight rows ({@code w[r * k ..]}) x 4 activation rows ({@code x[x0 + a * k ..]}); stores {@code rows} columns. */
     private static void tile4x4(float[] w, float[] x, int x0, int k, MemorySegment y, long y0, int n,
                                 MemorySegment bias, int j, int rows) {

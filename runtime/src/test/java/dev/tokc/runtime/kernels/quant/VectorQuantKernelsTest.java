@@ -135,7 +135,7 @@ class VectorQuantKernelsTest {
         }
     }
 
-    /** An fp8 NaN code (S.1111.111) makes its row NaN, as in the reference, on both the one-row and tile paths. */
+    /** An fp8 NaN code (S.1111.111) makes its row NaN, as in the reference, on the one-row, tile and batched paths. */
     @Test
     void fp8NaNCodesPropagate() {
         int n = 4;
@@ -145,7 +145,7 @@ class VectorQuantKernelsTest {
             QuantizedMatrix w = Quantizer.quantize(QuantType.FP8, gaussianArray(random, n * k, 0.5), n, k, arena);
             w.data().set(java.lang.foreign.ValueLayout.JAVA_BYTE, w.rowOffset(1) + 4 + 17, (byte) 0x7f);
             w.data().set(java.lang.foreign.ValueLayout.JAVA_BYTE, w.rowOffset(3) + 4 + 69, (byte) 0xff);
-            for (int m : new int[] {1, 4}) {
+            for (int m : new int[] {1, 4, VectorQuantKernels.BATCHED_MIN_ROWS + 1}) {
                 MemorySegment x = gaussian(arena, random, (long) m * k, 1);
                 MemorySegment want = arena.allocate(4L * m * n, 64);
                 MemorySegment got = arena.allocate(4L * m * n, 64);
