@@ -2,7 +2,6 @@ package dev.tokc.runtime.kernels.quant;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
@@ -15,7 +14,14 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Throwaway A/B harness for int8 GEMV loop variants, interleaved rounds in one JVM. */
+/**
+ * A/B harness for batch-1 int8 GEMV loop shapes, the experiment behind {@code VectorQuantKernels.int8RowPairs}
+ * (docs/benchmarks.md, "Decode speed, second pass"): one row at a time, adjacent pairs, distant pairs (the two halves
+ * of a thread's range), adjacent fours, distant 2x2, four quarters, and distant pairs over heap activations. Rounds
+ * of 0.3 s per variant are interleaved so every variant sees the same machine; prints best, 25th percentile and
+ * median GB/s of packed weights, and each variant's max error against {@link VectorQuantKernels}. Arguments: shapes
+ * {@code KxN} (default 5632x2048 2048x11264); {@code -Dthreads=N}, {@code -Dcached=true} (one weight copy).
+ */
 public final class Int8Lab {
     static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     static final int L = FS.length();
@@ -29,8 +35,8 @@ public final class Int8Lab {
     public static void main(String[] args) {
         int threads = Integer.getInteger("threads", 2);
         String[] shapes = args.length > 0 ? args : new String[] {"5632x2048", "2048x11264"};
-        String[] names = {"A-one", "B-two", "C-far", "D-four", "F-far4", "G-quart"};
-        Variant[] vs = {Int8Lab::one, Int8Lab::two, Int8Lab::far, Int8Lab::four, Int8Lab::far4, Int8Lab::quart};
+        String[] names = {"A-one", "B-two", "C-far", "D-four", "E-arr2", "F-far4", "G-quart"};
+        Variant[] vs = {Int8Lab::one, Int8Lab::two, Int8Lab::far, Int8Lab::four, Int8Lab::arr2, Int8Lab::far4, Int8Lab::quart};
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(threads)) {
             for (String shape : shapes) {
                 String[] kn = shape.split("x");
@@ -310,5 +316,4 @@ public final class Int8Lab {
         out[3] = a3.add(c3).reduceLanes(VectorOperators.ADD);
     }
 
-    static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 }
