@@ -5,6 +5,7 @@ import dev.tokc.runtime.artifact.KvCacheInfo;
 import dev.tokc.runtime.artifact.Manifest;
 import dev.tokc.runtime.artifact.TensorEntry;
 import dev.tokc.runtime.exec.JvmExecutor;
+import dev.tokc.runtime.exec.ProgramInfo;
 import dev.tokc.runtime.exec.StepExecutor;
 import dev.tokc.runtime.kernels.MemoryBandwidth;
 import java.io.IOException;
@@ -65,7 +66,7 @@ final class EngineBench {
                     + "engine (recompile it with this tokc)");
         }
         Manifest m = ArtifactReader.readManifest(engine);
-        Bytes bytes = Bytes.of(m);
+        Bytes bytes = Bytes.of(m, ProgramInfo.parse(Files.readAllBytes(engine.resolve(ProgramInfo.FILE))));
         int maxBatch = 0;
         for (int b : batches) {
             maxBatch = Math.max(maxBatch, b);
@@ -182,9 +183,27 @@ final class EngineBench {
         return best;
     }
 
-    /** What a decode step reads, from the manifest's tensor table and KV cache description. */
+    /**
+     * What a decode step reads, from the manifest's tensor table and KV cache description: every tensor but those
+     * the program only gathers rows from ({@link ProgramInfo#gatheredWeights}; for engines that predate that record,
+     * an untied embedding table found by name).
+     */
     record Bytes(long stepWeights, long kvPerToken, String note) {
-        static Bytes of(Manifest m) {
+        static Bytes of(Manifest m, ProgramInfo program) {
+            if (program.gatheredWeights() != null) {
+                long total = 0;
+                List<String> gathered = new ArrayList<>();
+                for (TensorEntry t : m.tensors()) {
+                    if (program.gatheredWeights().contains(t.name())) {
+                        gathered.add(t.name());
+                    } else {
+                        total += t.byteLength();
+                    }
+                }
+                String note = gathered.isEmpty() ? "all tensors; the embedding table is also the LM head"
+                        : "all tensors but the embedding table " + String.join(", ", gathered) + ", of which one row per token";
+                return new Bytes(total, kvPerToken(m), note);
+            }
             long total = 0;
             TensorEntry embedding = null;
             boolean lmHead = false;
@@ -208,10 +227,13 @@ final class EngineBench {
             } else {
                 note = embedding != null ? "all tensors; the embedding table is also the LM head" : "all tensors";
             }
+            return new Bytes(total, kvPerToken(m), note);
+        }
+
+        private static long kvPerToken(Manifest m) {
             KvCacheInfo kv = m.kvCache();
             int kvBytes = TensorEntry.elementSize(kv.dtype()).orElse(4);
-            long perToken = 2L * kv.layers() * kv.kvHeads() * kv.headDim() * kvBytes;
-            return new Bytes(total, perToken, note);
+            return 2L * kv.layers() * kv.kvHeads() * kv.headDim() * kvBytes;
         }
     }
 

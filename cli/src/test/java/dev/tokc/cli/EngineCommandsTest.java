@@ -70,6 +70,29 @@ class EngineCommandsTest {
         assertUsageError(CliErrorsTest.tokc("bench", engine.toString(), "--batch", "1,0"), "--batch");
     }
 
+    /**
+     * Bytes per decode step: with tied embeddings (shakespeare-llama's) the embedding table is the LM head and is
+     * streamed every step; once {@code --quant-lm-head} gives the LM head its own tensor, the table is only gathered
+     * from and is not counted.
+     */
+    @Test
+    void benchCountsTheEmbeddingTableOnlyWhenItIsTheLmHead() throws Exception {
+        Path tied = tmp.resolve("tied");
+        Path separate = tmp.resolve("separate");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", tied.toString(), "--quant", "int8").code());
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", separate.toString(), "--quant", "int8",
+                "--quant-lm-head").code());
+        for (int e = 0; e < 2; e++) {
+            Path engine = e == 0 ? tied : separate;
+            var b = CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "4", "--gen-len", "2", "--batch", "1",
+                    "--runs", "1", "--bandwidth", "50");
+            assertEquals(0, b.code(), b.err());
+            String expected = e == 0 ? "the embedding table is also the LM head"
+                    : "all tensors but the embedding table model.embed_tokens.weight";
+            assertTrue(b.out().contains(expected), b.out());
+        }
+    }
+
     /** A usage error: exit code 2, the message on the first line, then the usage line, no stack trace. */
     private static void assertUsageError(CliErrorsTest.Result r, String... mustContain) {
         assertEquals(2, r.code(), r.err());

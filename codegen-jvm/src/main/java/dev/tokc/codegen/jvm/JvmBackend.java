@@ -2,10 +2,14 @@ package dev.tokc.codegen.jvm;
 
 import dev.tokc.ir.Dim;
 import dev.tokc.ir.Graph;
+import dev.tokc.ir.ModelOp;
 import dev.tokc.ir.Node;
+import dev.tokc.ir.SourceOp;
 import dev.tokc.ir.interp.WeightSource;
 import dev.tokc.runtime.exec.CompiledProgram;
 import dev.tokc.runtime.exec.ProgramInfo;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The JVM backend's entry point: optimised graph in, generated program out.
@@ -49,7 +53,7 @@ public final class JvmBackend {
         public ProgramInfo info() {
             Graph g = plan.graph();
             return new ProgramInfo(className(), g.name(), g.inputs().stream().map(JvmBackend::tensor).toList(),
-                    g.outputs().stream().map(JvmBackend::tensor).toList());
+                    g.outputs().stream().map(JvmBackend::tensor).toList(), gatheredWeights(g));
         }
 
         /** Defines the class in a fresh loader and instantiates it (tests, and running straight after compiling). */
@@ -72,6 +76,26 @@ public final class JvmBackend {
     }
 
     private JvmBackend() {}
+
+    /**
+     * The stored weights whose every user is an {@code embedding}: a step reads one row of them per token rather
+     * than all of them, which is what {@code tokc bench} needs to count the bytes a decode step moves. A tied
+     * embedding table that is also the LM head is not among them; one whose LM head was quantized into its own
+     * tensor ({@code --quant-lm-head}) is.
+     */
+    static List<String> gatheredWeights(Graph g) {
+        Map<Node, List<Node>> users = g.users();
+        List<String> out = new java.util.ArrayList<>();
+        for (Node n : g.nodes()) {
+            if (n.op() instanceof SourceOp.Weight w) {
+                List<Node> u = users.getOrDefault(n, List.of());
+                if (!u.isEmpty() && u.stream().allMatch(x -> x.op() instanceof ModelOp.Embedding)) {
+                    out.add(w.key());
+                }
+            }
+        }
+        return out;
+    }
 
     /**
      * Compiles {@code graph}, reading weights that feed weight-only subgraphs from {@code weights}.

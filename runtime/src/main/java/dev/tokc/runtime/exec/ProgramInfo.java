@@ -14,8 +14,12 @@ import java.util.List;
  * @param graph     the graph's name ({@code forward}: full forward without cache; {@code step}: the paged step program)
  * @param inputs    the program's inputs, in order
  * @param outputs   its outputs, in order
+ * @param gatheredWeights the weights the program only gathers rows from (embedding tables that are not also the LM
+ *                  head), which a step does not stream in full; {@code null} in engines written before this was
+ *                  recorded (unknown)
  */
-public record ProgramInfo(String className, String graph, List<Tensor> inputs, List<Tensor> outputs) {
+public record ProgramInfo(String className, String graph, List<Tensor> inputs, List<Tensor> outputs,
+                          List<String> gatheredWeights) {
     /** The engine file holding it. */
     public static final String FILE = "program.json";
     /** The jar with the generated classes. */
@@ -35,6 +39,7 @@ public record ProgramInfo(String className, String graph, List<Tensor> inputs, L
     public ProgramInfo {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
+        gatheredWeights = gatheredWeights == null ? null : List.copyOf(gatheredWeights);
     }
 
     public byte[] toJson() {
