@@ -13,6 +13,8 @@ import dev.tokc.runtime.kernels.VectorKernels;
 import dev.tokc.runtime.kernels.WorkerPool;
 import dev.tokc.runtime.kernels.quant.KvQuantFormat;
 import dev.tokc.runtime.kernels.quant.QuantKvCache;
+import dev.tokc.runtime.kernels.quant.QuantType;
+import dev.tokc.runtime.kernels.quant.VectorQuantKernels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -109,20 +111,44 @@ public final class StepProgramRunner implements AutoCloseable {
     /** Budget of the kernel warm-up at open: the time to first token it saves is ~2-3 s (see KernelWarmup). */
     private static final long WARMUP_NANOS = 600_000_000L;
 
-    /** Runs the GEMV/GEMM warm-up on the first matrix stored in the engine's dtype, if there is one. */
+    /**
+     * Runs the GEMV/GEMM warm-up on the first matrix stored in the engine's dtype, if there is one, and the
+     * quantized kernels' warm-up on the first quantized matrix, if there is one.
+     */
     private static void warmUp(Engine engine, Kernels kernels) {
-        ElementType type;
         try {
-            type = ExecContext.elementType(engine.manifest().dtype(), "engine dtype");
+            ElementType type = ExecContext.elementType(engine.manifest().dtype(), "engine dtype");
+            for (TensorEntry t : engine.manifest().tensors()) {
+                if (t.shape().size() == 2 && t.dtype().equalsIgnoreCase(engine.manifest().dtype())
+                        && t.byteLength() >= KernelWarmup.sampleBytes(type)) {
+                    KernelWarmup.run(kernels, engine.view(t), type, WARMUP_NANOS);
+                    break;
+                }
+            }
         } catch (IllegalStateException e) {
-            return; // quantized engines: their kernels warm up on first use
+            // an engine dtype without dense kernels: nothing to warm up here
         }
         for (TensorEntry t : engine.manifest().tensors()) {
-            if (t.shape().size() == 2 && t.dtype().equalsIgnoreCase(engine.manifest().dtype())
-                    && t.byteLength() >= KernelWarmup.sampleBytes(type)) {
-                KernelWarmup.run(kernels, engine.view(t), type, WARMUP_NANOS);
+            QuantType q = quantType(t.dtype());
+            if (q != null && t.shape().size() == 2 && VectorQuantKernels.vectorized(q)) {
+                int cols = Math.toIntExact(t.shape().get(1));
+                if (t.byteLength() >= KernelWarmup.quantSampleBytes(q, cols)) {
+                    KernelWarmup.runQuantized(kernels.quantKernels(), engine.view(t), q, cols, QUANT_WARMUP_NANOS);
+                }
                 return;
             }
+        }
+    }
+
+    /** Budget of the quantized kernels' warm-up at open (their engines also warm the dense LM head's kernels). */
+    private static final long QUANT_WARMUP_NANOS = 500_000_000L;
+
+    /** The quantized type a manifest dtype names, or null for a plain element type. */
+    private static QuantType quantType(String dtype) {
+        try {
+            return QuantType.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 

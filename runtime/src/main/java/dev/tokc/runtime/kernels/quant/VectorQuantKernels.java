@@ -62,7 +62,7 @@ public final class VectorQuantKernels implements QuantKernels {
     private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 
     /** Activation rows from which products take the dequantize-a-block path ({@link #batched}). */
-    static final int BATCHED_MIN_ROWS = 8;
+    public static final int BATCHED_MIN_ROWS = 8;
     /** Activation rows per register tile. */
     static final int MR = 4;
     /** Activation bytes per row block: a quarter of a 1 MiB L2, leaving room for the weight rows and outputs. */
