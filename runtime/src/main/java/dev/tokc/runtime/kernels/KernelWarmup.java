@@ -43,19 +43,35 @@ public final class KernelWarmup {
             return 0;
         }
         WeightMatrix w = new WeightMatrix(sample.asSlice(0, sampleBytes(type)), type, ROWS, COLS);
+        return loop(COLS, 4, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
+    }
+
+    /** One product of the warm-up: {@code m} activation rows {@code x} into {@code y}. */
+    @FunctionalInterface
+    private interface Product {
+        void run(MemorySegment x, int m, MemorySegment y);
+    }
+
+    /**
+     * Calls {@code product} at batch 1, and every 8th call also at 4 and {@code maxRows} rows (once when 4), until
+     * {@link #MAX_CALLS} or the budget. The activations live in a shared arena, like ExecContext's.
+     */
+    private static int loop(int cols, int maxRows, long budgetNanos, Product product) {
         long deadline = System.nanoTime() + budgetNanos;
-        // The real activations come from ExecContext's shared arena: the same segment kind here.
         try (Arena shared = Arena.ofShared()) {
-            MemorySegment x = shared.allocate(4L * 4 * COLS, 64);
-            MemorySegment y = shared.allocate(4L * 4 * ROWS, 64);
-            for (int i = 0; i < COLS * 4; i++) {
+            MemorySegment x = shared.allocate(4L * maxRows * cols, 64);
+            MemorySegment y = shared.allocate(4L * maxRows * ROWS, 64);
+            for (int i = 0; i < maxRows * cols; i++) {
                 x.setAtIndex(Elements.F32, i, (i % 7) * 0.125f);
             }
             int calls = 0;
             while (calls < MAX_CALLS && System.nanoTime() < deadline) {
-                kernels.gemm(x, 1, w, null, y);
+                product.run(x, 1, y);
                 if (calls % 8 == 0) {
-                    kernels.gemm(x, 4, w, null, y);
+                    product.run(x, 4, y);
+                    if (maxRows > 4) {
+                        product.run(x, maxRows, y);
+                    }
                 }
                 calls++;
             }
@@ -83,23 +99,6 @@ public final class KernelWarmup {
             return 0;
         }
         QuantizedMatrix w = new QuantizedMatrix(sample.asSlice(0, quantSampleBytes(type, cols)), type, ROWS, cols);
-        long deadline = System.nanoTime() + budgetNanos;
-        try (Arena shared = Arena.ofShared()) {
-            MemorySegment x = shared.allocate(4L * QUANT_BATCH * cols, 64);
-            MemorySegment y = shared.allocate(4L * QUANT_BATCH * ROWS, 64);
-            for (int i = 0; i < QUANT_BATCH * cols; i++) {
-                x.setAtIndex(Elements.F32, i, (i % 7) * 0.125f);
-            }
-            int calls = 0;
-            while (calls < MAX_CALLS && System.nanoTime() < deadline) {
-                kernels.gemm(x, 1, w, null, y);
-                if (calls % 8 == 0) {
-                    kernels.gemm(x, 4, w, null, y);
-                    kernels.gemm(x, QUANT_BATCH, w, null, y);
-                }
-                calls++;
-            }
-            return calls;
-        }
+        return loop(cols, QUANT_BATCH, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
     }
 }

@@ -528,7 +528,7 @@ public final class VectorKernels implements Kernels {
         } else {
             // Rows in pairs from the range's two halves: two distant weight streams per thread, which the hardware
             // prefetcher serves better than one (2 threads, from DRAM: +6-14% for k = 2048 and 5632, and +60-80%
-            // for the int8 kernel, where it was first measured; see VectorQuantKernels.int8RowPairs).
+            // for the int8 kernel, where it was first measured; see VectorQuantKernels.channelRowPairs).
             int half = (end - j) / 2;
             long far = 2L * k * half;
             for (int stop = j + half; j < stop; j++) {

@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A/B harness for batch-1 int8 GEMV loop shapes, the experiment behind {@code VectorQuantKernels.int8RowPairs}
+ * A/B harness for batch-1 int8 GEMV loop shapes, the experiment behind {@code VectorQuantKernels.channelRowPairs}
  * (docs/benchmarks.md, "Decode speed, second pass"): one row at a time, adjacent pairs, distant pairs (the two halves
  * of a thread's range), adjacent fours, distant 2x2, four quarters, and distant pairs over heap activations. Rounds
  * of 0.3 s per variant are interleaved so every variant sees the same machine; prints best, 25th percentile and
