@@ -29,6 +29,10 @@ import jdk.incubator.vector.VectorSpecies;
  * widened to 32 shorts, two nibble extractions, two 16-bit multiplies by the broadcast activations and two adds; a
  * group's 16 pairs sum in 16-bit lanes ({@code 8 * 127 * 32 < 2^15}) and are then widened, converted and scaled
  * once per group: sum_g d_g (s (sum (q-8) xq) - (z-8) s sum xq).
+ *
+ * <p>Measured (docs/benchmarks.md): 1.9x the product kernel from cache, 1.1-1.55x from DRAM; a variant walking two
+ * distant blocks at once (as the product kernels' row pairs) was slower (27-32 G weights/s median), not kept.
+ * {@code -Dcached=true} runs one weight copy (from cache), {@code -Dthreads=N}.
  */
 public final class Int4IntLab {
     static final VectorSpecies<Short> SS = ShortVector.SPECIES_512;
@@ -62,7 +66,7 @@ public final class Int4IntLab {
                 }
                 QuantizedMatrix q = Quantizer.quantize(QuantType.int4(32), w, n, k, arena);
                 long bytes = q.packedBytes();
-                int copies = (int) Math.max(1, Math.min(64, (512L << 20) / bytes));
+                int copies = Boolean.getBoolean("cached") ? 1 : (int) Math.max(1, Math.min(64, (512L << 20) / bytes));
                 QuantizedMatrix[] qs = new QuantizedMatrix[copies];
                 Packed[] ps = new Packed[copies];
                 for (int c = 0; c < copies; c++) {
