@@ -18,16 +18,19 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link QuantKernels} with the Vector API ({@link FloatVector#SPECIES_PREFERRED}: 16 lanes on AVX-512) on a
- * {@link WorkerPool}, dequantizing in registers: no dequantized copy of W exists, each packed weight is read once per
- * activation row block and widened to f32 right before its FMA. Checked against {@link ReferenceQuantKernels} in
- * {@code VectorQuantKernelsTest}.
- *
- * <p>Work split: threads own contiguous ranges of output rows (weight rows), so each streams its own part of W.
- * Within a range, activation rows are walked in blocks that fit in L2 ({@value #ACTIVATION_BLOCK_BYTES} bytes); for
- * each weight row, register tiles of {@value #MR} activation rows share every decoded weight vector (one decode, four
- * FMAs), and the packed row (at most a few KiB) stays in L1 for the remaining tiles of the block, so a weight row
- * comes from DRAM once per activation block however many rows the block holds. m = 1 runs a one-row kernel with
- * more independent accumulators instead (its FMA chains would otherwise limit it, not memory).
+ * {@link WorkerPool}. Checked against {@link ReferenceQuantKernels} in {@code VectorQuantKernelsTest}. Three paths by
+ * the number of activation rows m:
+ * <ul>
+ *   <li>m = 1 (decode): dequantization fused into the dot product, in registers; each thread walks its range of
+ *       weight rows as pairs from the range's two halves (two distant streams, one activation load for both:
+ *       {@link #channelRowPairs}, {@code int4Dot2}, {@code nf4Dot2}).</li>
+ *   <li>1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}: fused as well; activation rows in blocks that fit in L2
+ *       ({@value #ACTIVATION_BLOCK_BYTES} bytes), and for each weight row register tiles of {@value #MR} activation
+ *       rows share every decoded weight vector (one decode, four FMAs) while the packed row stays in L1.</li>
+ *   <li>m &ge; {@value #BATCHED_MIN_ROWS} (prefill, large batches): each block of 4 weight rows is dequantized once
+ *       into f32 and the dense kernels' 4x4 tiles run over it ({@link #batched}).</li>
+ * </ul>
+ * Threads own contiguous ranges of output rows (weight rows), so each streams its own part of W.
  *
  * <p>Decoding per format, L lanes per vector:
  * <ul>
@@ -40,11 +43,11 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
  *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
  *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
- *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. A row is walked in {@code g / 2L} passes, pass
- *       j over the j-th chunk of every group (see {@code int4Dot}).</li>
+ *       values), which leaves every dot product unchanged. This needs the group size to be a multiple of 2L. A row
+ *       is walked in {@code g / 2L} passes, pass j over the j-th chunk of every group (see {@code int4Dot}).</li>
  *   <li>int4: {@code sum (q - z) s x = s (sum q x - z sum x)}; the per-group activation sums are computed once per
  *       call, so the inner loop is convert + FMA + one FMA by the group's scale per chunk, and the zero points cost one
- *       scalar term per group.</li>
+ *       scalar term per group (scale and zero point read with one 4-byte load, see {@code f16}).</li>
  *   <li>NF4: the 16 levels are one 16-lane table and a code is looked up with one permute ({@code selectFrom});
  *       with 8 lanes (AVX2) the two-table form; each group's sum is scaled by its absmax.</li>
  * </ul>
