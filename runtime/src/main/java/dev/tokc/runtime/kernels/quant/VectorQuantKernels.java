@@ -352,6 +352,10 @@ public final class VectorQuantKernels implements QuantKernels {
             channelRowPairs(x, w, bias, y, j0, j1, out, VectorQuantKernels::int8Dot2, VectorQuantKernels::int8Dot);
             return;
         }
+        if (m < BATCHED_MIN_ROWS) {
+            int8PairTiles(x, m, w, bias, y, j0, j1);
+            return;
+        }
         for (int i0 = 0; i0 < m; i0 += rowBlock) {
             int i1 = Math.min(m, i0 + rowBlock);
             for (int j = j0; j < j1; j++) {
@@ -411,6 +415,89 @@ public final class VectorQuantKernels implements QuantKernels {
     @FunctionalInterface
     private interface ChannelDot {
         float dot(MemorySegment w, long q0, MemorySegment x, long x0, int k);
+    }
+
+    /**
+     * Small decode batches (1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}, all in one activation block): weight rows in
+     * pairs from the range's two halves as at m = 1, each pair against tiles of 4 activation rows (8 accumulators),
+     * then the activation rows left over one at a time.
+     */
+    private static void int8PairTiles(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                      int j0, int j1) {
+        int n = w.rows();
+        int k = w.cols();
+        MemorySegment d = w.data();
+        float[] out = new float[2 * MR];
+        int half = (j1 - j0) / 2;
+        long far = half * w.rowBytes();
+        for (int j = j0; j < j0 + half; j++) {
+            long r = w.rowOffset(j);
+            float scaleA = d.get(F32, r);
+            float scaleB = d.get(F32, r + far);
+            int i = 0;
+            for (; i + MR <= m; i += MR) {
+                int8Tile4Pair(d, r + 4, far, x, 4L * i * k, 4L * k, k, out);
+                for (int t = 0; t < MR; t++) {
+                    store(y, (long) (i + t) * n + j, out[t] * scaleA, bias, j);
+                    store(y, (long) (i + t) * n + j + half, out[MR + t] * scaleB, bias, j + half);
+                }
+            }
+            for (; i < m; i++) {
+                int8Dot2(d, r + 4, far, x.asSlice(4L * i * k, 4L * k), k, out);
+                store(y, (long) i * n + j, out[0] * scaleA, bias, j);
+                store(y, (long) i * n + j + half, out[1] * scaleB, bias, j + half);
+            }
+        }
+        for (int j = j0 + 2 * half; j < j1; j++) {
+            long r = w.rowOffset(j);
+            float scale = d.get(F32, r);
+            for (int i = 0; i < m; i++) {
+                store(y, (long) i * n + j, int8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
+            }
+        }
+    }
+
+    /**
+     * Two int8 rows {@code far} bytes apart against 4 activation rows {@code xStride} bytes apart: every decoded
+     * vector feeds 4 FMAs. Unscaled sums: row A's to {@code out[0..3]}, row B's to {@code out[4..7]}.
+     */
+    private static void int8Tile4Pair(MemorySegment w, long q0, long far, MemorySegment x, long x0, long xStride, int k,
+                                      float[] out) {
+        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
+        FloatVector b0 = FloatVector.zero(FS), b1 = FloatVector.zero(FS), b2 = FloatVector.zero(FS), b3 = FloatVector.zero(FS);
+        int upper = k - k % L;
+        int l = 0;
+        for (; l < upper; l += L) {
+            FloatVector va = int8(w, q0 + l);
+            FloatVector vb = int8(w, q0 + far + l);
+            long xo = x0 + 4L * l;
+            FloatVector x0v = xv(x, xo);
+            a0 = va.fma(x0v, a0);
+            b0 = vb.fma(x0v, b0);
+            FloatVector x1v = xv(x, xo + xStride);
+            a1 = va.fma(x1v, a1);
+            b1 = vb.fma(x1v, b1);
+            FloatVector x2v = xv(x, xo + 2 * xStride);
+            a2 = va.fma(x2v, a2);
+            b2 = vb.fma(x2v, b2);
+            FloatVector x3v = xv(x, xo + 3 * xStride);
+            a3 = va.fma(x3v, a3);
+            b3 = vb.fma(x3v, b3);
+        }
+        float[] s = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
+                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
+                b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
+                b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+        for (; l < k; l++) {
+            float qa = w.get(I8, q0 + l);
+            float qb = w.get(I8, q0 + far + l);
+            for (int t = 0; t < MR; t++) {
+                float xl = x.get(F32, x0 + 4L * l + t * xStride);
+                s[t] += qa * xl;
+                s[MR + t] += qb * xl;
+            }
+        }
+        System.arraycopy(s, 0, out, 0, 2 * MR);
     }
 
     /** Two int8 rows {@code far} bytes apart (codes of the first at {@code q0}) against activation row 0. */
