@@ -33,21 +33,32 @@ class WorkerPoolTest {
         }
     }
 
-    /** A range that takes much longer than the others does not keep the other threads from the rest of the loop. */
+    /**
+     * A range that takes much longer than the others does not keep the other threads from the rest of the loop: the
+     * caller's first slice blocks until every other slice is done, which only the worker can do (a pool that gave
+     * each thread one fixed range would leave the caller's second half undone and time out here).
+     */
     @Test
-    void threadsClaimTheSlicesOfASlowThread() {
+    void threadsClaimTheSlicesOfASlowThread() throws Exception {
+        int slices = 2 * WorkerPool.SLICES_PER_THREAD;
         try (WorkerPool pool = new WorkerPool(2)) {
+            java.util.concurrent.CountDownLatch others = new java.util.concurrent.CountDownLatch(slices - 1);
+            java.util.concurrent.atomic.AtomicBoolean waited = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.Map<Thread, Long> rows = new java.util.concurrent.ConcurrentHashMap<>();
-            pool.parallelFor(8 * WorkerPool.SLICES_PER_THREAD, 1, (s, e) -> {
+            pool.parallelFor(slices, 1, (s, e) -> {
                 if (s == 0) {
-                    sleep(200); // the caller's own first slice: the worker should take every other one meanwhile
+                    try {
+                        waited.set(others.await(30, java.util.concurrent.TimeUnit.SECONDS));
+                    } catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else {
+                    others.countDown();
                 }
                 rows.merge(Thread.currentThread(), (long) (e - s), Long::sum);
             });
-            assertEquals(8L * WorkerPool.SLICES_PER_THREAD, rows.values().stream().mapToLong(Long::longValue).sum());
-            long slowest = rows.values().stream().mapToLong(Long::longValue).min().orElseThrow();
-            assertTrue(rows.size() == 2 && slowest < 4L * WorkerPool.SLICES_PER_THREAD,
-                    "the thread held up by its first slice did less than half the rows: " + rows);
+            assertTrue(waited.get(), "the other slices were not all run while the first one waited");
+            assertEquals(slices, rows.values().stream().mapToLong(Long::longValue).sum());
         }
     }
 
