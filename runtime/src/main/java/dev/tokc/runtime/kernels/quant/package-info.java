@@ -11,8 +11,9 @@
  *       matrix in a (typically memory-mapped) segment.</li>
  *   <li>{@link dev.tokc.runtime.kernels.quant.QuantKernels}: the one interface;
  *       {@link dev.tokc.runtime.kernels.quant.ReferenceQuantKernels} (dequantize, then dot in float64) and
- *       {@link dev.tokc.runtime.kernels.quant.VectorQuantKernels} (Vector API, dequantization fused into the inner
- *       loop, rows split over a {@link dev.tokc.runtime.kernels.WorkerPool}).</li>
+ *       {@link dev.tokc.runtime.kernels.quant.VectorQuantKernels} (Vector API, rows split over a
+ *       {@link dev.tokc.runtime.kernels.WorkerPool}: dequantization fused into the inner loop for decode, weight rows
+ *       read in pairs from each thread's two range halves; prefill dequantizes 4-row blocks for the dense tiles).</li>
  *   <li>Quantized KV cache (issue 7, {@code --kv-dtype}): {@link dev.tokc.runtime.kernels.quant.KvQuantFormat} (fp8,
  *       int8, int4 with one scale per token and KV head), {@link dev.tokc.runtime.kernels.quant.QuantKvCache} (one
  *       layer's paged segments), {@link dev.tokc.runtime.kernels.quant.QuantKv} (quantize on write, scalar
@@ -22,6 +23,7 @@
  *
  * The runtime does not depend on the compiler, so the layout is re-stated here; {@code QuantLayoutCrossCheckTest}
  * in {@code tests/} checks both sides against each other byte for byte. Benchmarks: {@code QuantGemvBench} and
- * {@code QuantGemvCheck} under {@code runtime/src/jmh/java}; figures in {@code docs/benchmarks.md}.
+ * {@code QuantGemvCheck} under {@code runtime/src/jmh/java}, with the loop-shape A/B harnesses {@code Int8Lab} and
+ * {@code Int4IntLab} (an integer int4 kernel prototype); figures in {@code docs/benchmarks.md}.
  */
 package dev.tokc.runtime.kernels.quant;
