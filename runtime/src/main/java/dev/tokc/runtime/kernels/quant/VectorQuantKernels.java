@@ -24,9 +24,11 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>m = 1 (decode): dequantization fused into the dot product, in registers; each thread walks its range of
  *       weight rows as pairs from the range's two halves (two distant streams, one activation load for both:
  *       {@link #channelRowPairs}, {@code int4Dot2}, {@code nf4Dot2}).</li>
- *   <li>1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}: fused as well; activation rows in blocks that fit in L2
- *       ({@value #ACTIVATION_BLOCK_BYTES} bytes), and for each weight row register tiles of {@value #MR} activation
- *       rows share every decoded weight vector (one decode, four FMAs) while the packed row stays in L1.</li>
+ *   <li>1 &lt; m &lt; {@value #BATCHED_MIN_ROWS} (small decode batches): fused as well. int8 pairs distant weight
+ *       rows against tiles of {@value #MR} activation rows ({@code int8PairTiles}); int4 and NF4 take each weight-row
+ *       pair against every activation row in turn, the packed pair staying in L1; fp8 keeps register tiles of
+ *       {@value #MR} activation rows over one weight row, activation rows in blocks that fit in L2
+ *       ({@value #ACTIVATION_BLOCK_BYTES} bytes).</li>
  *   <li>m &ge; {@value #BATCHED_MIN_ROWS} (prefill, large batches): each block of 4 weight rows is dequantized once
  *       into f32 and the dense kernels' 4x4 tiles run over it ({@link #batched}).</li>
  * </ul>
@@ -159,7 +161,7 @@ public final class VectorQuantKernels implements QuantKernels {
             return;
         }
         switch (t.format()) {
-            case INT8 -> pool.parallelFor(n, grain, (j0, j1) -> int8Rows(x, m, w, bias, y, j0, j1, rowBlock));
+            case INT8 -> pool.parallelFor(n, grain, (j0, j1) -> int8Rows(x, m, w, bias, y, j0, j1));
             case FP8 -> pool.parallelFor(n, grain, (j0, j1) -> fp8Rows(x, m, w, bias, y, j0, j1, rowBlock));
             case INT4 -> {
                 Scratch s = SCRATCH.get();
@@ -167,11 +169,11 @@ public final class VectorQuantKernels implements QuantKernels {
                 int groups = k / t.groupSize();
                 float[] sums = s.groupSums(m * groups);
                 groupSums(x, m, k, t.groupSize(), sums);
-                pool.parallelFor(n, grain, (j0, j1) -> int4Rows(xs, sums, m, w, bias, y, j0, j1, rowBlock));
+                pool.parallelFor(n, grain, (j0, j1) -> int4Rows(xs, sums, m, w, bias, y, j0, j1));
             }
             case NF4 -> {
                 MemorySegment xs = splitOrder(SCRATCH.get(), x, m, k);
-                pool.parallelFor(n, grain, (j0, j1) -> nf4Rows(xs, m, w, bias, y, j0, j1, rowBlock));
+                pool.parallelFor(n, grain, (j0, j1) -> nf4Rows(xs, m, w, bias, y, j0, j1));
             }
         }
     }
@@ -343,35 +345,11 @@ public final class VectorQuantKernels implements QuantKernels {
     // One loop per format, each calling only its own kernels: a shared loop over all formats makes C2 compile them
     // into one method over its inlining budget (the f16 GEMV in VectorKernels lost 2x that way).
     private static void int8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-                                 int j0, int j1, int rowBlock) {
-        int n = w.rows();
-        int k = w.cols();
-        MemorySegment d = w.data();
-        float[] out = new float[MR];
+                                 int j0, int j1) {
         if (m == 1) {
-            channelRowPairs(x, w, bias, y, j0, j1, out, VectorQuantKernels::int8Dot2, VectorQuantKernels::int8Dot);
-            return;
-        }
-        if (m < BATCHED_MIN_ROWS) {
+            channelRowPairs(x, w, bias, y, j0, j1, new float[2], VectorQuantKernels::int8Dot2, VectorQuantKernels::int8Dot);
+        } else {
             int8PairTiles(x, m, w, bias, y, j0, j1);
-            return;
-        }
-        for (int i0 = 0; i0 < m; i0 += rowBlock) {
-            int i1 = Math.min(m, i0 + rowBlock);
-            for (int j = j0; j < j1; j++) {
-                long r = w.rowOffset(j);
-                float scale = d.get(F32, r);
-                int i = i0;
-                for (; i + MR <= i1; i += MR) {
-                    int8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
-                    for (int t = 0; t < MR; t++) {
-                        store(y, (long) (i + t) * n + j, out[t] * scale, bias, j);
-                    }
-                }
-                for (; i < i1; i++) {
-                    store(y, (long) i * n + j, int8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
-                }
-            }
         }
     }
 
@@ -557,35 +535,6 @@ public final class VectorQuantKernels implements QuantKernels {
         return s;
     }
 
-    /** One int8 row against 4 activation rows {@code xStride} bytes apart: every decoded vector feeds 4 FMAs. */
-    private static void int8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
-        FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
-        int upper = k - k % L;
-        int l = 0;
-        for (; l < upper; l += L) {
-            FloatVector v = int8(w, q0 + l);
-            long xo = x0 + 4L * l;
-            a0 = v.fma(xv(x, xo), a0);
-            a1 = v.fma(xv(x, xo + xStride), a1);
-            a2 = v.fma(xv(x, xo + 2 * xStride), a2);
-            a3 = v.fma(xv(x, xo + 3 * xStride), a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; l < k; l++) {
-            float q = w.get(I8, q0 + l);
-            long xo = x0 + 4L * l;
-            s0 += q * x.get(F32, xo);
-            s1 += q * x.get(F32, xo + xStride);
-            s2 += q * x.get(F32, xo + 2 * xStride);
-            s3 += q * x.get(F32, xo + 3 * xStride);
-        }
-        out[0] = s0;
-        out[1] = s1;
-        out[2] = s2;
-        out[3] = s3;
-    }
-
     // ---- fp8 E4M3 ------------------------------------------------------------------------------------------
 
     private static void fp8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
@@ -736,52 +685,33 @@ public final class VectorQuantKernels implements QuantKernels {
 
     // ---- int4, group-wise asymmetric -------------------------------------------------------------------------
 
+    /**
+     * int4 products below {@value #BATCHED_MIN_ROWS} activation rows (decode): weight rows in pairs from the range's
+     * two halves, as {@link #channelRowPairs}, each pair against every activation row in turn (the two packed rows
+     * stay in L1 meanwhile). This replaced 4-row register tiles over one weight row, which C2 compiled badly
+     * (TinyLlama-1.1B int4 g32 at batch 4: 5.5 tok/s with the tiles, 36.1 with pairs; batch 2 20.2 -> 33.9).
+     */
     private static void int4Rows(MemorySegment xs, float[] sums, int m, QuantizedMatrix w, MemorySegment bias,
-                                 MemorySegment y, int j0, int j1, int rowBlock) {
+                                 MemorySegment y, int j0, int j1) {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
         int groups = k / g;
         MemorySegment d = w.data();
-        float[] out = new float[MR];
-        float[] scaledZeros = new float[groups];
-        long gb = 4 + g / 2;
-        if (m == 1) {
-            // Batch-1 decode: rows in pairs from the range's two halves, as channelRowPairs.
-            int half = (j1 - j0) / 2;
-            long far = half * w.rowBytes();
-            for (int j = j0; j < j0 + half; j++) {
-                int4Dot2(d, w.rowOffset(j), far, g, groups, xs, sums, out);
-                store(y, j, out[0], bias, j);
-                store(y, j + half, out[1], bias, j + half);
+        float[] out = new float[2];
+        int half = (j1 - j0) / 2;
+        long far = half * w.rowBytes();
+        for (int j = j0; j < j0 + half; j++) {
+            for (int i = 0; i < m; i++) {
+                int4Dot2(d, w.rowOffset(j), far, g, groups, xs, 4L * i * k, sums, i * groups, out);
+                store(y, (long) i * n + j, out[0], bias, j);
+                store(y, (long) i * n + j + half, out[1], bias, j + half);
             }
-            for (int j = j0 + 2 * half; j < j1; j++) {
-                store(y, j, int4Dot(d, w.rowOffset(j), g, groups, xs, 0, sums, 0), bias, j);
-            }
-            return;
         }
-        for (int i0 = 0; i0 < m; i0 += rowBlock) {
-            int i1 = Math.min(m, i0 + rowBlock);
-            for (int j = j0; j < j1; j++) {
-                long r = w.rowOffset(j);
-                int i = i0;
-                if (i + MR <= i1) {
-                    for (int c = 0; c < groups; c++) {
-                        scaledZeros[c] = f16(d, r + c * gb) * f16(d, r + c * gb + 2);
-                    }
-                }
-                for (; i + MR <= i1; i += MR) {
-                    int4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, out);
-                    for (int t = 0; t < MR; t++) {
-                        out[t] -= dot(scaledZeros, sums, (i + t) * groups, groups);
-                    }
-                    for (int t = 0; t < MR; t++) {
-                        store(y, (long) (i + t) * n + j, out[t], bias, j);
-                    }
-                }
-                for (; i < i1; i++) {
-                    store(y, (long) i * n + j, int4Dot(d, r, g, groups, xs, 4L * i * k, sums, i * groups), bias, j);
-                }
+        for (int j = j0 + 2 * half; j < j1; j++) {
+            for (int i = 0; i < m; i++) {
+                store(y, (long) i * n + j, int4Dot(d, w.rowOffset(j), g, groups, xs, 4L * i * k, sums, i * groups),
+                        bias, j);
             }
         }
     }
@@ -853,8 +783,8 @@ public final class VectorQuantKernels implements QuantKernels {
      * {@link #int4Dot}, one group of each row per iteration; each activation vector is loaded once for both rows.
      * Writes the two finished sums (zero-point terms subtracted) to {@code out[0]} and {@code out[1]}.
      */
-    private static void int4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x,
-                                 float[] sums, float[] out) {
+    private static void int4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x, long x0,
+                                 float[] sums, int s0, float[] out) {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
         long gb = 4 + g / 2;
         long xg = 4L * g;
@@ -862,7 +792,7 @@ public final class VectorQuantKernels implements QuantKernels {
         float zero1 = 0;
         for (int j = 0; j < g / (2 * L); j++) {
             long q = r + 4 + (long) j * L;
-            long xj = 8L * L * j;
+            long xj = x0 + 8L * L * j;
             boolean first = j == 0;
             for (int c = 0; c < groups; c++) {
                 long at = r + c * gb;
@@ -880,7 +810,7 @@ public final class VectorQuantKernels implements QuantKernels {
                 acc0 = t0.fma(FloatVector.broadcast(FS, sc0), acc0);
                 acc1 = t1.fma(FloatVector.broadcast(FS, sc1), acc1);
                 if (first) {
-                    float sum = sums[c];
+                    float sum = sums[s0 + c];
                     zero0 += sc0 * Float.float16ToFloat((short) (meta0 >>> 16)) * sum;
                     zero1 += sc1 * Float.float16ToFloat((short) (meta1 >>> 16)) * sum;
                 }
@@ -893,89 +823,29 @@ public final class VectorQuantKernels implements QuantKernels {
     /** A group's f16 scale (low half) and f16 zero point (high half), read as one little-endian int. */
     private static final ValueLayout.OfInt META = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
-    /** {@code sum_c a[c] * b[b0 + c]} for c in [0, n): the zero-point terms of one activation row. */
-    private static float dot(float[] a, float[] b, int b0, int n) {
-        FloatVector acc = FloatVector.zero(FS);
-        int c = 0;
-        for (; c + L <= n; c += L) {
-            acc = FloatVector.fromArray(FS, a, c).fma(FloatVector.fromArray(FS, b, b0 + c), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; c < n; c++) {
-            s += a[c] * b[b0 + c];
-        }
-        return s;
-    }
-
-    /**
-     * One int4 row against 4 activation rows: each decoded chunk feeds all four; passes as in int4Dot. Writes
-     * {@code sum_g s_g sum q x} per activation row; the caller subtracts the zero-point terms, computed from the
-     * row's {@code s_g z_g} once for all its tiles (per tile, they cost more than the vector work: measured).
-     */
-    private static void int4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
-                                  float[] out) {
-        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
-        long gb = 4 + g / 2;
-        long xg = 4L * g;
-        for (int j = 0; j < g / (2 * L); j++) {
-            long q = r + 4 + (long) j * L;
-            long xj = x0 + 8L * L * j;
-            for (int c = 0; c < groups; c++) {
-                IntVector v = bytes(w, q + c * gb);
-                FloatVector lo = lowNibbles(v);
-                FloatVector hi = highNibbles(v);
-                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
-                long xo = xj + c * xg;
-                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
-                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
-                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
-                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
-            }
-        }
-        out[0] = acc0.reduceLanes(VectorOperators.ADD);
-        out[1] = acc1.reduceLanes(VectorOperators.ADD);
-        out[2] = acc2.reduceLanes(VectorOperators.ADD);
-        out[3] = acc3.reduceLanes(VectorOperators.ADD);
-    }
-
     // ---- NF4 -----------------------------------------------------------------------------------------------
 
+    /** NF4 products below {@value #BATCHED_MIN_ROWS} activation rows: weight row pairs, as {@link #int4Rows}. */
     private static void nf4Rows(MemorySegment xs, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-                                int j0, int j1, int rowBlock) {
+                                int j0, int j1) {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
         int groups = k / g;
         MemorySegment d = w.data();
-        float[] out = new float[MR];
-        if (m == 1) {
-            // Batch-1 decode: rows in pairs from the range's two halves, as channelRowPairs.
-            int half = (j1 - j0) / 2;
-            long far = half * w.rowBytes();
-            for (int j = j0; j < j0 + half; j++) {
-                nf4Dot2(d, w.rowOffset(j), far, g, groups, xs, out);
-                store(y, j, out[0], bias, j);
-                store(y, j + half, out[1], bias, j + half);
+        float[] out = new float[2];
+        int half = (j1 - j0) / 2;
+        long far = half * w.rowBytes();
+        for (int j = j0; j < j0 + half; j++) {
+            for (int i = 0; i < m; i++) {
+                nf4Dot2(d, w.rowOffset(j), far, g, groups, xs, 4L * i * k, out);
+                store(y, (long) i * n + j, out[0], bias, j);
+                store(y, (long) i * n + j + half, out[1], bias, j + half);
             }
-            for (int j = j0 + 2 * half; j < j1; j++) {
-                store(y, j, nf4Dot(d, w.rowOffset(j), g, groups, xs, 0), bias, j);
-            }
-            return;
         }
-        for (int i0 = 0; i0 < m; i0 += rowBlock) {
-            int i1 = Math.min(m, i0 + rowBlock);
-            for (int j = j0; j < j1; j++) {
-                long r = w.rowOffset(j);
-                int i = i0;
-                for (; i + MR <= i1; i += MR) {
-                    nf4Tile4(d, r, g, groups, xs, 4L * i * k, 4L * k, out);
-                    for (int t = 0; t < MR; t++) {
-                        store(y, (long) (i + t) * n + j, out[t], bias, j);
-                    }
-                }
-                for (; i < i1; i++) {
-                    store(y, (long) i * n + j, nf4Dot(d, r, g, groups, xs, 4L * i * k), bias, j);
-                }
+        for (int j = j0 + 2 * half; j < j1; j++) {
+            for (int i = 0; i < m; i++) {
+                store(y, (long) i * n + j, nf4Dot(d, w.rowOffset(j), g, groups, xs, 4L * i * k), bias, j);
             }
         }
     }
@@ -1035,14 +905,15 @@ public final class VectorQuantKernels implements QuantKernels {
     }
 
     /** Two NF4 rows {@code far} bytes apart against activation row 0, as {@link #int4Dot2}. */
-    private static void nf4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x, float[] out) {
+    private static void nf4Dot2(MemorySegment w, long r, long far, int g, int groups, MemorySegment x, long x0,
+                                float[] out) {
         IntVector t0 = table0(), t1 = table1();
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
         long gb = 2 + g / 2;
         long xg = 4L * g;
         for (int j = 0; j < g / (2 * L); j++) {
             long q = r + 2 + (long) j * L;
-            long xj = 8L * L * j;
+            long xj = x0 + 8L * L * j;
             for (int c = 0; c < groups; c++) {
                 long at = r + c * gb;
                 IntVector v0 = bytes(w, q + c * gb);
@@ -1058,33 +929,6 @@ public final class VectorQuantKernels implements QuantKernels {
         }
         out[0] = acc0.reduceLanes(VectorOperators.ADD);
         out[1] = acc1.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static void nf4Tile4(MemorySegment w, long r, int g, int groups, MemorySegment x, long x0, long xStride,
-                                 float[] out) {
-        IntVector t0 = table0(), t1 = table1();
-        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS), acc2 = FloatVector.zero(FS), acc3 = FloatVector.zero(FS);
-        long gb = 2 + g / 2;
-        long xg = 4L * g;
-        for (int j = 0; j < g / (2 * L); j++) {
-            long q = r + 2 + (long) j * L;
-            long xj = x0 + 8L * L * j;
-            for (int c = 0; c < groups; c++) {
-                IntVector v = bytes(w, q + c * gb);
-                FloatVector lo = nf4Low(v, t0, t1);
-                FloatVector hi = nf4High(v, t0, t1);
-                FloatVector s = FloatVector.broadcast(FS, f16(w, r + c * gb));
-                long xo = xj + c * xg;
-                acc0 = lo.fma(xv(x, xo), hi.mul(xv(x, xo + 4L * L))).fma(s, acc0);
-                acc1 = lo.fma(xv(x, xo + xStride), hi.mul(xv(x, xo + xStride + 4L * L))).fma(s, acc1);
-                acc2 = lo.fma(xv(x, xo + 2 * xStride), hi.mul(xv(x, xo + 2 * xStride + 4L * L))).fma(s, acc2);
-                acc3 = lo.fma(xv(x, xo + 3 * xStride), hi.mul(xv(x, xo + 3 * xStride + 4L * L))).fma(s, acc3);
-            }
-        }
-        out[0] = acc0.reduceLanes(VectorOperators.ADD);
-        out[1] = acc1.reduceLanes(VectorOperators.ADD);
-        out[2] = acc2.reduceLanes(VectorOperators.ADD);
-        out[3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     // ---- scalar fallback -----------------------------------------------------------------------------------
