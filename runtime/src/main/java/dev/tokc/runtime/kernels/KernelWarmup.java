@@ -19,7 +19,7 @@ import dev.tokc.runtime.kernels.quant.VectorQuantKernels;
  * tiers, so the invocation counts that trigger C2 come within a fraction of a second.
  *
  * <p>Contract: reads {@code sample}, writes only its own scratch buffers; results are discarded. Bounded by
- * {@link #MAX_CALLS} and {@code budgetNanos}, whichever comes first.
+ * {@link #MAX_CALLS} and {@code budgetNanos}, whichever comes first, after at least one call.
  */
 public final class KernelWarmup {
     /** GEMV calls at most (each is 64 dot products of 256); a GEMM with 4 activation rows every 8th call. */
@@ -57,15 +57,15 @@ public final class KernelWarmup {
      * {@link #MAX_CALLS} or the budget. The activations live in a shared arena, like ExecContext's.
      */
     private static int loop(int cols, int maxRows, long budgetNanos, Product product) {
-        long deadline = System.nanoTime() + budgetNanos;
         try (Arena shared = Arena.ofShared()) {
             MemorySegment x = shared.allocate(4L * maxRows * cols, 64);
             MemorySegment y = shared.allocate(4L * maxRows * ROWS, 64);
             for (int i = 0; i < maxRows * cols; i++) {
                 x.setAtIndex(Elements.F32, i, (i % 7) * 0.125f);
             }
+            long deadline = System.nanoTime() + budgetNanos; // the budget is for the calls: at least one is made
             int calls = 0;
-            while (calls < MAX_CALLS && System.nanoTime() < deadline) {
+            do {
                 product.run(x, 1, y);
                 if (calls % 8 == 0) {
                     product.run(x, 4, y);
@@ -74,7 +74,7 @@ public final class KernelWarmup {
                     }
                 }
                 calls++;
-            }
+            } while (calls < MAX_CALLS && System.nanoTime() < deadline);
             return calls;
         }
     }
