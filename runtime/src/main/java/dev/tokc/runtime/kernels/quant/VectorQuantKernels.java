@@ -369,7 +369,7 @@ public final class VectorQuantKernels implements QuantKernels {
         long far = half * w.rowBytes();
         for (int j = j0; j < j0 + half; j++) {
             long r = w.rowOffset(j);
-            pair.dot(d, r + 4, far, x, k, out);
+            pair.dot(d, r + 4, far, x, 0, k, out);
             store(y, j, out[0] * d.get(F32, r), bias, j);
             store(y, j + half, out[1] * d.get(F32, r + far), bias, j + half);
         }
@@ -386,7 +386,7 @@ public final class VectorQuantKernels implements QuantKernels {
      */
     @FunctionalInterface
     private interface ChannelPairDot {
-        void dot(MemorySegment w, long q0, long far, MemorySegment x, int k, float[] out);
+        void dot(MemorySegment w, long q0, long far, MemorySegment x, long x0, int k, float[] out);
     }
 
     /** A per-channel format's one-row kernel: the unscaled sum of the row whose codes start at {@code q0}. */
@@ -421,7 +421,7 @@ public final class VectorQuantKernels implements QuantKernels {
                 }
             }
             for (; i < m; i++) {
-                int8Dot2(d, r + 4, far, x.asSlice(4L * i * k, 4L * k), k, out);
+                int8Dot2(d, r + 4, far, x, 4L * i * k, k, out);
                 store(y, (long) i * n + j, out[0] * scaleA, bias, j);
                 store(y, (long) i * n + j + half, out[1] * scaleB, bias, j + half);
             }
@@ -478,25 +478,25 @@ public final class VectorQuantKernels implements QuantKernels {
         System.arraycopy(s, 0, out, 0, 2 * MR);
     }
 
-    /** Two int8 rows {@code far} bytes apart (codes of the first at {@code q0}) against activation row 0. */
-    private static void int8Dot2(MemorySegment w, long q0, long far, MemorySegment x, int k, float[] out) {
+    /** Two int8 rows {@code far} bytes apart (codes of the first at {@code q0}) against the activation row at byte {@code x0}. */
+    private static void int8Dot2(MemorySegment w, long q0, long far, MemorySegment x, long x0, int k, float[] out) {
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), b0 = FloatVector.zero(FS), b1 = FloatVector.zero(FS);
         int upper2 = k - k % (2 * L);
         int l = 0;
         for (; l < upper2; l += 2 * L) {
             long wo = q0 + l;
-            long xo = 4L * l;
-            FloatVector x0 = xv(x, xo);
-            FloatVector x1 = xv(x, xo + 4L * L);
-            a0 = int8(w, wo).fma(x0, a0);
-            b0 = int8(w, wo + far).fma(x0, b0);
-            a1 = int8(w, wo + L).fma(x1, a1);
-            b1 = int8(w, wo + far + L).fma(x1, b1);
+            long xo = x0 + 4L * l;
+            FloatVector xa = xv(x, xo);
+            FloatVector xb = xv(x, xo + 4L * L);
+            a0 = int8(w, wo).fma(xa, a0);
+            b0 = int8(w, wo + far).fma(xa, b0);
+            a1 = int8(w, wo + L).fma(xb, a1);
+            b1 = int8(w, wo + far + L).fma(xb, b1);
         }
         float sa = a0.add(a1).reduceLanes(VectorOperators.ADD);
         float sb = b0.add(b1).reduceLanes(VectorOperators.ADD);
         for (; l < k; l++) {
-            float xl = x.getAtIndex(F32, l);
+            float xl = x.get(F32, x0 + 4L * l);
             sa += w.get(I8, q0 + l) * xl;
             sb += w.get(I8, q0 + far + l) * xl;
         }
@@ -620,8 +620,8 @@ public final class VectorQuantKernels implements QuantKernels {
         return s;
     }
 
-    /** Two fp8 rows {@code far} bytes apart against activation row 0, as {@link #int8Dot2}; NaN per row as fp8Dot. */
-    private static void fp8Dot2(MemorySegment w, long q0, long far, MemorySegment x, int k, float[] out) {
+    /** Two fp8 rows {@code far} bytes apart against the activation row at {@code x0}, as {@link #int8Dot2}; NaN per row as fp8Dot. */
+    private static void fp8Dot2(MemorySegment w, long q0, long far, MemorySegment x, long x0, int k, float[] out) {
         // One chunk of each row per iteration: the two-chunk form of fp8Dot, doubled, crossed C2's inlining node
         // budget and left the decode boxed (measured 4x slower than one row at a time end to end).
         FloatVector a = FloatVector.zero(FS), b = FloatVector.zero(FS);
@@ -631,7 +631,7 @@ public final class VectorQuantKernels implements QuantKernels {
         int l = 0;
         for (; l < upper; l += L) {
             long wo = q0 + l;
-            FloatVector xl = xv(x, 4L * l);
+            FloatVector xl = xv(x, x0 + 4L * l);
             IntVector va = bytes(w, wo);
             IntVector vb = bytes(w, wo + far);
             stickyA = stickyA.or(nanFlag(va));
@@ -642,7 +642,7 @@ public final class VectorQuantKernels implements QuantKernels {
         float sa = a.reduceLanes(VectorOperators.ADD);
         float sb = b.reduceLanes(VectorOperators.ADD);
         for (; l < k; l++) { // NaN codes propagate through the scalar products by themselves
-            float xl = x.getAtIndex(F32, l);
+            float xl = x.get(F32, x0 + 4L * l);
             sa += fp8Scalar(w, q0 + l) * xl;
             sb += fp8Scalar(w, q0 + far + l) * xl;
         }
