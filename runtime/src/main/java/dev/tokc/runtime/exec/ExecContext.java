@@ -537,8 +537,7 @@ public final class ExecContext implements AutoCloseable {
         MemorySegment out = f32((long) tokens * qHeads * headDim);
         long rowBytes = 4L * qHeads * headDim;
         for (int s = 0; s < seqs; s++) {
-            int[] table = new int[maxBlocks];
-            MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
+            int[] table = blockTable(blockTables, s, maxBlocks);
             int from = queryStarts.getAtIndex(I32, s);
             int to = queryStarts.getAtIndex(I32, s + 1);
             int ctx = contextLens.getAtIndex(I32, s);
@@ -551,11 +550,8 @@ public final class ExecContext implements AutoCloseable {
                         heads, scale, out.asSlice(from * rowBytes, (to - from) * rowBytes));
                 continue;
             }
-            for (int j = from; j < to; j++) {
-                rowTables[j] = table;
-                rowLens[j] = ctx - (to - j) + 1;
-                anyPaged = true;
-            }
+            causalRows(table, from, to, ctx, rowTables, rowLens);
+            anyPaged |= to > from;
         }
         if (!anyPaged) {
             return out;
@@ -635,6 +631,24 @@ public final class ExecContext implements AutoCloseable {
         return kvWriteQuant(rotated, v, tokens, slots, layer);
     }
 
+    /** Row {@code s} of {@code blockTables : i32[seqs, maxBlocks]}. */
+    private static int[] blockTable(MemorySegment blockTables, int s, int maxBlocks) {
+        int[] table = new int[maxBlocks];
+        MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
+        return table;
+    }
+
+    /**
+     * Query rows {@code [from, to)} of one sequence as rows of the paged decode kernel: its block table each, and the
+     * causal context of query j, the last {@code to - from} of {@code ctx} positions: {@code ctx - (to - j) + 1}.
+     */
+    private static void causalRows(int[] table, int from, int to, int ctx, int[][] rowTables, int[] rowLens) {
+        for (int j = from; j < to; j++) {
+            rowTables[j] = table;
+            rowLens[j] = ctx - (to - j) + 1;
+        }
+    }
+
     /** {@link #pagedAttention} over the quantized cache (keys and values dequantized as they are read). */
     public MemorySegment pagedAttentionQuant(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
             MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
@@ -642,15 +656,8 @@ public final class ExecContext implements AutoCloseable {
         int[][] rowTables = new int[tokens][];
         int[] rowLens = new int[tokens];
         for (int s = 0; s < seqs; s++) {
-            int[] table = new int[maxBlocks];
-            MemorySegment.copy(blockTables, I32, (long) s * maxBlocks * 4, table, 0, maxBlocks);
-            int from = queryStarts.getAtIndex(I32, s);
-            int to = queryStarts.getAtIndex(I32, s + 1);
-            int ctx = contextLens.getAtIndex(I32, s);
-            for (int j = from; j < to; j++) {
-                rowTables[j] = table;
-                rowLens[j] = ctx - (to - j) + 1;
-            }
+            causalRows(blockTable(blockTables, s, maxBlocks), queryStarts.getAtIndex(I32, s),
+                    queryStarts.getAtIndex(I32, s + 1), contextLens.getAtIndex(I32, s), rowTables, rowLens);
         }
         for (int t = 0; t < tokens; t++) {
             if (rowTables[t] == null) {

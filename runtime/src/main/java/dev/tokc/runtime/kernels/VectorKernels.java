@@ -1295,7 +1295,8 @@ public final class VectorKernels implements Kernels {
         out[j + 3] = s3;
     }
 
-    private static float dotArrays(float[] a, int ao, float[] b, int bo, int len) {
+    /** {@code sum_d a[ao + d] * b[bo + d]} for d in [0, len); also the quantized kernels' zero-point terms. */
+    public static float dotArrays(float[] a, int ao, float[] b, int bo, int len) {
         FloatVector acc = FloatVector.zero(FS);
         int upper = len - len % L;
         int d = 0;

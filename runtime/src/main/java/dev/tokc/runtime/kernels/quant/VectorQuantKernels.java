@@ -721,8 +721,8 @@ public final class VectorQuantKernels implements QuantKernels {
                 for (; i + MR <= m; i += MR) {
                     int4PairTile4(d, r, far, groups, xa, i * k, k, out);
                     for (int t = 0; t < MR; t++) {
-                        float za = dot(zeros, 0, sums, (i + t) * groups, groups);
-                        float zb = dot(zeros, groups, sums, (i + t) * groups, groups);
+                        float za = VectorKernels.dotArrays(zeros, 0, sums, (i + t) * groups, groups);
+                        float zb = VectorKernels.dotArrays(zeros, groups, sums, (i + t) * groups, groups);
                         store(y, (long) (i + t) * n + j, out[t] - za, bias, j);
                         store(y, (long) (i + t) * n + j + half, out[MR + t] - zb, bias, j + half);
                     }
@@ -740,20 +740,6 @@ public final class VectorQuantKernels implements QuantKernels {
                         bias, j);
             }
         }
-    }
-
-    /** {@code sum_c a[a0 + c] * b[b0 + c]} for c in [0, n): a zero-point term. */
-    private static float dot(float[] a, int a0, float[] b, int b0, int n) {
-        FloatVector acc = FloatVector.zero(FS);
-        int c = 0;
-        for (; c + L <= n; c += L) {
-            acc = FloatVector.fromArray(FS, a, a0 + c).fma(FloatVector.fromArray(FS, b, b0 + c), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; c < n; c++) {
-            s += a[a0 + c] * b[b0 + c];
-        }
-        return s;
     }
 
     /**
