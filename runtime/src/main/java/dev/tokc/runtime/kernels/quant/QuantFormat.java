@@ -14,7 +14,13 @@ public enum QuantFormat {
     /** NF4: the 16 normal-float levels, one f16 absmax scale per group. */
     NF4(4, 2, true),
     /** FP8 E4M3 weights, one f32 scale per output channel. */
-    FP8(8, 4, false);
+    FP8(8, 4, false),
+    /**
+     * W4A8: int4's numbers (group-wise, asymmetric, integer zero points) in a layout for an integer product whose
+     * activations are quantized to int8 per block of 32: rows interleaved in blocks of {@value W4A8#ROWS}, per group
+     * an f16 scale and an i8 zero point per row ({@link W4A8}).
+     */
+    W4A8(4, 3, true);
 
     private final int weightBits;
     private final int metaBytesPerGroup;

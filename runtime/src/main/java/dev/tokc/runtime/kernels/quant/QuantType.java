@@ -18,6 +18,10 @@ public record QuantType(QuantFormat format, int groupSize) {
         if (!format.groupWise() && groupSize != 0) {
             throw new IllegalArgumentException(format + " is per-channel and takes no group size, got " + groupSize);
         }
+        if (format == QuantFormat.W4A8 && groupSize % W4A8.BLOCK != 0) {
+            throw new IllegalArgumentException("w4a8 needs a group size that is a multiple of its activation block "
+                    + W4A8.BLOCK + ", got " + groupSize);
+        }
     }
 
     /** int4 with groups of {@code groupSize} weights. */
@@ -73,9 +77,13 @@ public record QuantType(QuantFormat format, int groupSize) {
         return format.groupWise() ? format.metaBytesPerGroup() + groupSize / 2 : bytesPerRow(cols);
     }
 
-    /** Total packed bytes of a {@code [rows, cols]} matrix. */
+    /**
+     * Total packed bytes of a {@code [rows, cols]} matrix. W4A8 stores whole blocks of {@value W4A8#ROWS} rows, the
+     * last one padded with zero rows.
+     */
     public long packedBytes(long rows, long cols) {
-        return Math.multiplyExact(rows, bytesPerRow(cols));
+        long stored = format == QuantFormat.W4A8 ? Math.ceilDiv(rows, W4A8.ROWS) * W4A8.ROWS : rows;
+        return Math.multiplyExact(stored, bytesPerRow(cols));
     }
 
     /** The compiler's text form: {@code int8}, {@code fp8}, {@code int4g32}, {@code nf4g64}. */

@@ -26,6 +26,8 @@ import java.lang.foreign.ValueLayout;
  *       (so 0 is exact), {@code zero = round(-min / scale)}, an integer stored as f16.</li>
  *   <li>{@code nf4gG}: per group {@code [f16 absmax][G/2 bytes]}, nibbles as int4; {@code w = NF4[q] * absmax},
  *       q the nearest level (the lower code on a tie).</li>
+ *   <li>{@code w4a8gG}: int4's numbers in blocks of 32 interleaved rows, for the integer product ({@link W4A8}); the
+ *       compiler's reference interpreter keeps them in int4's layout.</li>
  * </ul>
  * Scales are rounded to their storage type before the weights are quantized against them, so dequantization sees
  * what quantization assumed. All arithmetic is in float64 on the f32 inputs, as in the reference interpreter, so
@@ -72,6 +74,15 @@ public final class Quantizer {
         }
         long rowBytes = type.bytesPerRow(cols);
         int g = type.groupSize();
+        if (type.format() == QuantFormat.W4A8) { // int4's numbers, re-laid out
+            QuantType int4 = QuantType.int4(g);
+            try (Arena scratch = Arena.ofConfined()) {
+                MemorySegment rowMajor = scratch.allocate(int4.packedBytes(rows, cols), 8);
+                quantize(int4, src, rows, cols, rowMajor);
+                W4A8.interleave(rowMajor, rows, cols, g, dst);
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             long in = 4L * r * cols;
             long out = r * rowBytes;
@@ -88,6 +99,7 @@ public final class Quantizer {
                         quantizeNf4Group(src, in + 4L * c, g, dst, out + (long) c / g * (2 + g / 2));
                     }
                 }
+                case W4A8 -> throw new AssertionError("handled above");
             }
         }
     }
@@ -196,7 +208,7 @@ public final class Quantizer {
         QuantType t = w.type();
         int cols = w.cols();
         MemorySegment d = w.data();
-        long base = w.rowOffset(row);
+        long base = t.format() == QuantFormat.W4A8 ? 0 : w.rowOffset(row);
         switch (t.format()) {
             case INT8 -> {
                 double scale = d.get(F32, base);
@@ -221,6 +233,7 @@ public final class Quantizer {
                     }
                 }
             }
+            case W4A8 -> W4A8.dequantizeRow(w, row, out);
             case NF4 -> {
                 int g = t.groupSize();
                 for (int c = 0; c < cols; c += g) {

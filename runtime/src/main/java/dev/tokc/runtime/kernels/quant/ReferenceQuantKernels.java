@@ -6,8 +6,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The obviously correct {@link QuantKernels}: each weight row is dequantized to float64 by
- * {@link Quantizer#dequantizeRow} and dotted with each activation row in float64, on the calling thread. Slow; the
- * yardstick for {@link VectorQuantKernels}.
+ * {@link Quantizer#dequantizeRow} and dotted with each activation row in float64, on the calling thread (W4A8: with
+ * the int8 activations its product defines, {@link W4A8#quantizeActivations}). Slow; the yardstick for
+ * {@link VectorQuantKernels}.
  */
 public final class ReferenceQuantKernels implements QuantKernels {
 
@@ -16,19 +17,38 @@ public final class ReferenceQuantKernels implements QuantKernels {
         QuantKernels.checkGemm(x, m, w, bias, y);
         int n = w.rows();
         int k = w.cols();
+        double[] xd = activations(x, m, k, w.type());
         double[] row = new double[k];
         for (int j = 0; j < n; j++) {
             Quantizer.dequantizeRow(w, j, row);
             double b = bias == null ? 0 : bias.getAtIndex(F32, j);
             for (int i = 0; i < m; i++) {
                 double s = b;
-                long x0 = (long) i * k;
+                int x0 = i * k;
                 for (int c = 0; c < k; c++) {
-                    s += x.getAtIndex(F32, x0 + c) * row[c];
+                    s += xd[x0 + c] * row[c];
                 }
                 y.setAtIndex(F32, (long) i * n + j, (float) s);
             }
         }
+    }
+
+    /** The activations the product reads: x itself, or for W4A8 its int8 blocks read back ({@code a * d}). */
+    private static double[] activations(MemorySegment x, int m, int k, QuantType t) {
+        double[] xd = new double[m * k];
+        if (t.format() != QuantFormat.W4A8) {
+            for (int i = 0; i < xd.length; i++) {
+                xd[i] = x.getAtIndex(F32, i);
+            }
+            return xd;
+        }
+        byte[] codes = new byte[m * k];
+        float[] scales = new float[m * k / W4A8.BLOCK];
+        W4A8.quantizeActivations(x, k, 0, m, codes, scales, new int[scales.length]);
+        for (int i = 0; i < xd.length; i++) {
+            xd[i] = codes[i] * (double) scales[i / W4A8.BLOCK];
+        }
+        return xd;
     }
 
     /** Dequantize each cached vector, then softmax attention in float64. */

@@ -136,6 +136,7 @@ public final class VectorQuantKernels implements QuantKernels {
             case INT8, FP8 -> true;
             case INT4 -> chunksPerGroupOk(type.groupSize());
             case NF4 -> NF4_VECTOR && chunksPerGroupOk(type.groupSize());
+            case W4A8 -> W4A8Kernels.vectorized();
         };
     }
 
@@ -152,6 +153,10 @@ public final class VectorQuantKernels implements QuantKernels {
         int grain = (int) Math.max(1, Math.min(n, MIN_PARALLEL_MACS / ((long) k * m)));
         int rowBlock = (int) Math.max(MR, ACTIVATION_BLOCK_BYTES / (4L * k) / MR * MR);
         QuantType t = w.type();
+        if (t.format() == QuantFormat.W4A8) { // its own layout and product, vector or scalar
+            W4A8Kernels.gemm(pool, x, m, w, bias, y);
+            return;
+        }
         if (!vectorized(t)) {
             pool.parallelFor(n, grain, (j0, j1) -> scalarRows(x, m, w, bias, y, j0, j1));
             return;

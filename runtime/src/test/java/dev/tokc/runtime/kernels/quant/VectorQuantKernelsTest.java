@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * tolerance (1e-5 relative to the largest output magnitude) covers accumulation order only. Shapes hit the edges of
  * the fast paths: k below, at and past a vector length and not a multiple of it (8-bit formats), one to five groups
  * (odd group counts exercise the two-group unroll's tail), m = 1 (one-row kernel), m = 4 and 17 (4-row tiles plus a
- * remainder), n not a multiple of any split.
+ * remainder), n not a multiple of any split (for W4A8: a padded last block of 32 rows).
  */
 class VectorQuantKernelsTest {
     static final double TOL = 1e-5;
@@ -53,6 +53,7 @@ class VectorQuantKernelsTest {
         for (int g : new int[] {32, 64, 128}) {
             types.add(QuantType.int4(g));
             types.add(QuantType.nf4(g));
+            types.add(new QuantType(QuantFormat.W4A8, g));
         }
         return types;
     }

@@ -1,0 +1,282 @@
+package dev.tokc.runtime.kernels.quant;
+
+import static dev.tokc.runtime.kernels.Elements.F32;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import dev.tokc.runtime.kernels.WorkerPool;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The W4A8 product ({@link W4A8}) with the Vector API: {@code y[m, n] = A8(x)[m, k] . W[n, k]^T (+ bias)}, in
+ * integers up to one conversion per row block and activation block. Checked against {@link ReferenceQuantKernels}
+ * in {@code VectorQuantKernelsTest}; {@link VectorQuantKernels} routes W4A8 matrices here.
+ *
+ * <p>Per call the activation rows are quantized once ({@link W4A8#quantizeActivations}); then each thread takes
+ * blocks of 32 weight rows. For one block, one activation block b and activation row i, the 16 k pairs of b run in
+ * 16-bit lanes, one lane per weight row: a 32-byte load widened to 32 shorts, the low nibble by two shifts, the high
+ * by one, two multiplies by the broadcast activation codes and two adds; the 16-bit sum {@code T = sum (q-8) a}
+ * cannot overflow (see {@link W4A8}). The zero points come in as {@code T - (z-8) sum a}, in int lanes, and
+ * {@code d_b T} is summed over the blocks of a weight group before the group's scale multiplies it:
+ * {@code y = sum_g s_g sum_{b in g} d_b (T_b - (z_g - 8) A_b)}. Activation rows go in tiles of 2 that share each
+ * decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
+ *
+ * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
+ * loop over the same integers.
+ */
+final class W4A8Kernels {
+    private W4A8Kernels() {}
+
+    private static final VectorSpecies<Short> SS = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_512;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_512;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int R = W4A8.ROWS;
+    private static final int B = W4A8.BLOCK;
+    /** Multiply-adds below which a product runs on one thread. */
+    private static final long MIN_PARALLEL_MACS = 1 << 16;
+
+    /** True when this machine runs the vector kernel (the preferred short species has 32 lanes or more). */
+    static boolean vectorized() {
+        return ShortVector.SPECIES_PREFERRED.length() >= R;
+    }
+
+    /**
+     * The quantized activations of one call: codes, block scales d_b and block code sums A_b, and per row and
+     * weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}.
+     */
+    private record Activations(byte[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
+
+    static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
+        int n = w.rows();
+        int k = w.cols();
+        int g = w.type().groupSize();
+        Activations a = new Activations(new byte[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g]);
+        if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
+            pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a));
+        } else {
+            quantize(x, k, g, 0, m, a);
+        }
+        int blocks = Math.ceilDiv(n, R);
+        int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
+        boolean vector = vectorized();
+        pool.parallelFor(blocks, grain, (b0, b1) -> {
+            float[] out = new float[2 * R];
+            if (!vector) {
+                for (int b = b0; b < b1; b++) {
+                    for (int i = 0; i < m; i++) {
+                        scalarRow(w.data(), W4A8.blockOffset(w.type(), k, b), k, g, a, i, out);
+                        store(out, 1, i, b, n, bias, y);
+                    }
+                }
+                return;
+            }
+            float[] meta = new float[k / g * META];
+            for (int b = b0; b < b1; b++) {
+                long base = W4A8.blockOffset(w.type(), k, b);
+                decodeMeta(w.data(), base, k / g, meta);
+                int i = 0;
+                for (; i + 2 <= m; i += 2) {
+                    tile2(w.data(), base, meta, k, g, a, i, out);
+                    store(out, 2, i, b, n, bias, y);
+                }
+                for (; i < m; i++) {
+                    row1(w.data(), base, meta, k, g, a, i, out);
+                    store(out, 1, i, b, n, bias, y);
+                }
+            }
+        });
+    }
+
+    private static void quantize(MemorySegment x, int k, int g, int r0, int r1, Activations a) {
+        W4A8.quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
+        for (int b = r0 * k / B; b < r1 * k / B; b++) {
+            a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
+        }
+    }
+
+    /** {@code out[t * 32 + lane]} for activation rows i0 .. i0 + rows - 1 into y, with the bias, real rows only. */
+    private static void store(float[] out, int rows, int i0, int block, int n, MemorySegment bias, MemorySegment y) {
+        int j0 = block * R;
+        int lanes = Math.min(R, n - j0);
+        for (int t = 0; t < rows; t++) {
+            long at = (long) (i0 + t) * n + j0;
+            for (int lane = 0; lane < lanes; lane++) {
+                float v = out[t * R + lane];
+                y.setAtIndex(F32, at + lane, bias == null ? v : v + bias.getAtIndex(F32, j0 + lane));
+            }
+        }
+    }
+
+    /** Floats per group in a block's decoded metadata: 32 scales, then 32 zero points {@code z - 8}. */
+    private static final int META = 2 * R;
+
+    /**
+     * A block's scales and zero points as f32 into {@code meta[c * META ..]} for each of its {@code groups} groups,
+     * once per block and call: the product loops then read them from a heap array (their segment loads and
+     * conversions inside the loops pushed C2 past its inlining node budget, and the calls it left cost more than
+     * the arithmetic).
+     */
+    private static void decodeMeta(MemorySegment w, long base, int groups, float[] meta) {
+        for (int c = 0; c < groups; c++) {
+            long at = base + W4A8.metaOffset(c);
+            ShortVector sb = scaleBits(w, at);
+            ByteVector zb = zeroBytes(w, at);
+            scales(sb, 0).intoArray(meta, c * META);
+            scales(sb, 1).intoArray(meta, c * META + 16);
+            zeros(zb, 0).intoArray(meta, c * META + R);
+            zeros(zb, 1).intoArray(meta, c * META + R + 16);
+        }
+    }
+
+    /** A group's 32 f16 scales (one load; {@link #scales(ShortVector, int)} converts each half). */
+    private static ShortVector scaleBits(MemorySegment w, long at) {
+        return ShortVector.fromMemorySegment(SS, w, at, LE);
+    }
+
+    /** Lanes {@code part * 16 ..} of 32 f16 scales as f32: exact for finite scales >= 0 (see below). */
+    private static FloatVector scales(ShortVector bits, int part) {
+        // f16 bits << 13 put exponent and mantissa where an f32's go; read as f32 that is the value times 2^-112,
+        // for normal and subnormal f16 alike, so one multiply finishes it. Sign extension is harmless: scale >= 0.
+        IntVector h = (IntVector) bits.convertShape(VectorOperators.S2I, IS, part);
+        return h.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** A group's 32 zero points {@code z - 8} (one load; converted per half with {@code B2I}). */
+    private static ByteVector zeroBytes(MemorySegment w, long at) {
+        return ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+    }
+
+    private static FloatVector zeros(ByteVector z, int part) {
+        return (FloatVector) z.convertShape(VectorOperators.B2F, FS, part);
+    }
+
+    /** Lanes {@code part * 16 ..} of 16-bit block sums as f32 (exact: |T| &lt; 2^15). */
+    private static FloatVector toFloat(ShortVector t, int part) {
+        return (FloatVector) t.convertShape(VectorOperators.S2F, FS, part);
+    }
+
+    /** The 32 code bytes of one k pair, sign-extended to short lanes. */
+    private static ShortVector pair(MemorySegment w, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B32, w, at, LE).convertShape(VectorOperators.B2S, SS, 0);
+    }
+
+    /** One activation row i against the 32 weight rows of the block at {@code base}: out[0, 32). */
+    private static void row1(MemorySegment w, long base, float[] meta, int k, int g, Activations a, int i, float[] out) {
+        byte[] codes = a.codes;
+        int groups = k / g;
+        long codes0 = base + groups * W4A8.META_BYTES;
+        long streams = 8L * k;
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        for (int c = 0; c < groups; c++) {
+            FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
+            for (int sub = 0; sub < g / B; sub++) {
+                int s = c * (g / B) + sub;
+                long cb = codes0 + (long) s * 8 * R;
+                int x0 = i * k + s * B;
+                ShortVector t = ShortVector.zero(SS);
+                for (int j = 0; j < B / 2; j++) {
+                    // j even: pair j/2 from stream 0; odd: pair 8 + j/2 from stream 1
+                    int p = (j >> 1) + ((j & 1) << 3);
+                    ShortVector v = pair(w, cb + (j & 1) * streams + (long) (j >> 1) * R);
+                    ShortVector lo = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                    ShortVector hi = v.lanewise(VectorOperators.ASHR, 4);
+                    t = t.add(lo.mul(codes[x0 + 2 * p])).add(hi.mul(codes[x0 + 2 * p + 1]));
+                }
+                float d = a.scales[x0 / B];
+                f0 = toFloat(t, 0).mul(d).add(f0);
+                f1 = toFloat(t, 1).mul(d).add(f1);
+            }
+            float zt = -a.zeroTerms[i * groups + c];
+            int mc = c * META;
+            acc0 = FloatVector.fromArray(FS, meta, mc + R).mul(zt).add(f0).fma(FloatVector.fromArray(FS, meta, mc), acc0);
+            acc1 = FloatVector.fromArray(FS, meta, mc + R + 16).mul(zt).add(f1)
+                    .fma(FloatVector.fromArray(FS, meta, mc + 16), acc1);
+        }
+        acc0.intoArray(out, 0);
+        acc1.intoArray(out, 16);
+    }
+
+    /**
+     * Activation rows i0 and i0 + 1 against the block at {@code base}, each decoded weight vector serving both:
+     * out[0, 32) for row i0, out[32, 64) for i0 + 1. Two rows, not four: a 4-row tile pushed C2 past its inlining
+     * node budget (NodeCountInliningCutoff) and ran 3x slower than one row at a time.
+     */
+    private static void tile2(MemorySegment w, long base, float[] meta, int k, int g, Activations a, int i0,
+            float[] out) {
+        byte[] codes = a.codes;
+        int groups = k / g;
+        long codes0 = base + groups * W4A8.META_BYTES;
+        long streams = 8L * k;
+        FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;
+        for (int c = 0; c < groups; c++) {
+            FloatVector f00 = FloatVector.zero(FS), f01 = f00, f10 = f00, f11 = f00;
+            for (int sub = 0; sub < g / B; sub++) {
+                int s = c * (g / B) + sub;
+                long cb = codes0 + (long) s * 8 * R;
+                int x0 = i0 * k + s * B;
+                int x1 = x0 + k;
+                ShortVector t0 = ShortVector.zero(SS), t1 = t0;
+                for (int j = 0; j < B / 2; j++) {
+                    int e = 2 * ((j >> 1) + ((j & 1) << 3)); // as in row1
+                    ShortVector v = pair(w, cb + (j & 1) * streams + (long) (j >> 1) * R);
+                    ShortVector lo = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
+                    ShortVector hi = v.lanewise(VectorOperators.ASHR, 4);
+                    t0 = t0.add(lo.mul(codes[x0 + e])).add(hi.mul(codes[x0 + e + 1]));
+                    t1 = t1.add(lo.mul(codes[x1 + e])).add(hi.mul(codes[x1 + e + 1]));
+                }
+                float d0 = a.scales[x0 / B], d1 = a.scales[x1 / B];
+                f00 = toFloat(t0, 0).mul(d0).add(f00);
+                f01 = toFloat(t0, 1).mul(d0).add(f01);
+                f10 = toFloat(t1, 0).mul(d1).add(f10);
+                f11 = toFloat(t1, 1).mul(d1).add(f11);
+            }
+            int mc = c * META;
+            FloatVector s0 = FloatVector.fromArray(FS, meta, mc), s1 = FloatVector.fromArray(FS, meta, mc + 16);
+            FloatVector z0 = FloatVector.fromArray(FS, meta, mc + R), z1 = FloatVector.fromArray(FS, meta, mc + R + 16);
+            int zt = i0 * groups + c;
+            a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
+            a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
+            a10 = z0.mul(-a.zeroTerms[zt + groups]).add(f10).fma(s0, a10);
+            a11 = z1.mul(-a.zeroTerms[zt + groups]).add(f11).fma(s1, a11);
+        }
+        a00.intoArray(out, 0);
+        a01.intoArray(out, 16);
+        a10.intoArray(out, 32);
+        a11.intoArray(out, 48);
+    }
+
+    /** {@link #row1} in scalar code, for machines without 512-bit vectors: the same integer sums. */
+    private static void scalarRow(MemorySegment w, long base, int k, int g, Activations a, int i, float[] out) {
+        int groups = k / g;
+        for (int lane = 0; lane < R; lane++) {
+            float acc = 0;
+            for (int c = 0; c < groups; c++) {
+                long at = base + W4A8.metaOffset(c);
+                float scale = Float.float16ToFloat(w.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * lane));
+                int z = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 2L * R + lane);
+                float f = 0;
+                for (int sub = 0; sub < g / B; sub++) {
+                    int x0 = i * k + c * g + sub * B;
+                    int t = 0;
+                    for (int p = 0; p < B / 2; p++) {
+                        int v = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base + W4A8.pairOffset(groups, k, x0 / B, p) + lane);
+                        t += ((v << 28) >> 28) * a.codes[x0 + 2 * p] + (v >> 4) * a.codes[x0 + 2 * p + 1];
+                    }
+                    int blk = x0 / B;
+                    f += a.scales[blk] * (float) (t - z * a.sums[blk]);
+                }
+                acc += scale * f;
+            }
+            out[lane] = acc;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package dev.tokc.runtime.kernels.quant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The W4A8 layout and activation quantizer ({@link W4A8}); its product is in {@link VectorQuantKernelsTest}'s grid.
+ */
+class W4A8Test {
+
+    /** W4A8 holds int4's numbers: the same weights come back, padded rows aside, for every group size. */
+    @Test
+    void layoutHoldsInt4Weights() {
+        Random random = new Random(5);
+        for (int g : new int[] {32, 64, 128}) {
+            int n = 37;
+            int k = 3 * g;
+            float[] w = VectorQuantKernelsTest.gaussianArray(random, n * k, 0.3);
+            try (Arena arena = Arena.ofConfined()) {
+                QuantizedMatrix int4 = Quantizer.quantize(QuantType.int4(g), w, n, k, arena);
+                QuantizedMatrix w4a8 = Quantizer.quantize(new QuantType(QuantFormat.W4A8, g), w, n, k, arena);
+                assertArrayEquals(Quantizer.dequantize(int4), Quantizer.dequantize(w4a8), "g" + g);
+                assertEquals(64 * (long) k / g * (3 + g / 2), w4a8.packedBytes(), "two blocks of 32 rows, g" + g);
+            }
+        }
+    }
+
+    @Test
+    void groupSizeMustCoverWholeActivationBlocks() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new QuantType(QuantFormat.W4A8, 16));
+        assertTrue(e.getMessage().contains("multiple of its activation block 32"), e.getMessage());
+        assertEquals(new QuantType(QuantFormat.W4A8, 64), QuantType.parse("w4a8g64"));
+    }
+
+    /** A non-integer zero point (not int4 from this quantizer) has no W4A8 form: refused, naming where. */
+    @Test
+    void interleaveRefusesFractionalZeroPoints() {
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 3;
+            int k = 32;
+            QuantizedMatrix int4 = Quantizer.quantize(QuantType.int4(32),
+                    VectorQuantKernelsTest.gaussianArray(new Random(1), n * k, 1), n, k, arena);
+            int4.data().set(ValueLayout.JAVA_SHORT_UNALIGNED, int4.rowOffset(2) + 2, Float.floatToFloat16(7.5f));
+            MemorySegment dst = arena.allocate(new QuantType(QuantFormat.W4A8, 32).packedBytes(n, k));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> W4A8.interleave(int4.data(), n, k, 32, dst));
+            assertTrue(e.getMessage().contains("row 2 group 0") && e.getMessage().contains("7.5"), e.getMessage());
+        }
+    }
+
+    /** Blocks of 32 with their own scale max|x| / 127; round half up; an all-zero block has scale and codes 0. */
+    @Test
+    void activationsQuantizePerBlock() {
+        int k = 64;
+        float[] x = new float[k];
+        x[0] = 2.54f; // block 0: max 2.54, d = 0.02
+        x[1] = -1.27f;
+        x[2] = 0.03f; // about 1.5 steps: whatever the f32 quotient rounds to, as W4A8.code says
+        x[3] = -0.03f;
+        // block 1 stays zero
+        byte[] codes = new byte[k];
+        float[] scales = new float[2];
+        int[] sums = new int[2];
+        W4A8.quantizeActivations(MemorySegment.ofArray(x), k, 0, 1, codes, scales, sums);
+        assertEquals(2.54f / 127f, scales[0]);
+        assertEquals(127, codes[0]);
+        assertEquals(-63, codes[1]); // -63.5 steps: Math.round rounds half up
+        assertEquals(W4A8.code(0.03f, scales[0]), codes[2]);
+        assertEquals(W4A8.code(-0.03f, scales[0]), codes[3]);
+        assertEquals(codes[0] + codes[1] + codes[2] + codes[3], sums[0]);
+        assertEquals(0f, scales[1]);
+        assertEquals(0, sums[1]);
+        for (int i = 32; i < k; i++) {
+            assertEquals(0, codes[i]);
+        }
+        assertEquals(0, W4A8.code(5f, 0f));
+        assertEquals(127, W4A8.code(1e30f, 1f), "clamped");
+        assertEquals(-127, W4A8.code(-1e30f, 1f), "clamped");
+    }
+}
