@@ -25,9 +25,9 @@ import org.apache.commons.cli.Options;
 
 /**
  * The quantization flags of {@code tokc compile} (issue 7) and the pipeline phase they add:
- * {@code --quant int8|int4|nf4|fp8|w8a8}, {@code --group-size} (group-wise formats; default 32),
+ * {@code --quant int8|int4|nf4|fp8|w8a8|w4a8}, {@code --group-size} (group-wise formats; default 32),
  * {@code --quant-lm-head} (also quantize the output projection, kept in float by default), {@code --calibration FILE}
- * with {@code --calibration-tokens N} (AWQ scale search for int4/nf4, SmoothQuant statistics for w8a8),
+ * with {@code --calibration-tokens N} (AWQ scale search for int4/nf4/w4a8, SmoothQuant statistics for w8a8),
  * {@code --smooth-alpha} (SmoothQuant migration strength, default 0.5) and {@code --kv-dtype fp8|int8|int4}.
  *
  * @param type              the packed weight type, or null without {@code --quant}
@@ -45,12 +45,13 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
     static void addTo(Options o) {
         o.addOption(Option.builder().longOpt("quant").hasArg().argName("FORMAT")
                 .desc("quantize the projections: int8 (per channel), int4 (group-wise, asymmetric), nf4 (group-wise), "
-                        + "fp8 (e4m3, per channel) or w8a8 (int8 weights, per-token int8 activations, SmoothQuant with "
-                        + "--calibration); embeddings stay in --dtype").build());
+                        + "fp8 (e4m3, per channel), w8a8 (int8 weights, per-token int8 activations, SmoothQuant with "
+                        + "--calibration) or w4a8 (int4's weights, activations quantized to int8 per block of 32: an "
+                        + "integer kernel); embeddings stay in --dtype").build());
         o.addOption(Option.builder().longOpt("group-size").hasArg().argName("N")
-                .desc("weights per scale group for int4/nf4: 32 (default), 64 or 128").build());
+                .desc("weights per scale group for int4/nf4/w4a8: 32 (default), 64 or 128").build());
         o.addOption(Option.builder().longOpt("calibration").hasArg().argName("FILE")
-                .desc("calibration text: AWQ scale search for int4/nf4, activation statistics for w8a8's SmoothQuant").build());
+                .desc("calibration text: AWQ scale search for int4/nf4/w4a8, activation statistics for w8a8's SmoothQuant").build());
         o.addOption(Option.builder().longOpt("calibration-tokens").hasArg().argName("N")
                 .desc("calibration tokens to run (default 512; the reference interpreter runs them)").build());
         o.addOption(Option.builder().longOpt("smooth-alpha").hasArg().argName("A")
@@ -88,7 +89,8 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
             case "int4" -> QuantFormat.INT4;
             case "nf4" -> QuantFormat.NF4;
             case "fp8" -> QuantFormat.FP8;
-            default -> throw new UsageError("--quant must be int8, int4, nf4, fp8 or w8a8, got '" + q + "'");
+            case "w4a8" -> QuantFormat.W4A8;
+            default -> throw new UsageError("--quant must be int8, int4, nf4, fp8, w8a8 or w4a8, got '" + q + "'");
         };
         int group = 0;
         if (format.groupWise()) {
@@ -97,12 +99,12 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
                 throw new UsageError("--group-size must be 32, 64 or 128, got " + group);
             }
         } else if (cmd.hasOption("group-size")) {
-            throw new UsageError("--group-size applies to int4 and nf4; " + q + " has one scale per output channel");
+            throw new UsageError("--group-size applies to int4, nf4 and w4a8; " + q + " has one scale per output channel");
         }
         Path calibration = null;
         if (cmd.hasOption("calibration")) {
             if (!format.groupWise() && !w8a8) {
-                throw new UsageError("--calibration applies to int4, nf4 (AWQ) and w8a8 (SmoothQuant), not " + q);
+                throw new UsageError("--calibration applies to int4, nf4, w4a8 (AWQ) and w8a8 (SmoothQuant), not " + q);
             }
             calibration = Path.of(cmd.getOptionValue("calibration"));
             if (!Files.isRegularFile(calibration)) {

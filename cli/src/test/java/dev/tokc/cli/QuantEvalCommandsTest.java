@@ -65,17 +65,24 @@ class QuantEvalCommandsTest {
         assertTrue(Files.readString(tmp.resolve("w8a8").resolve("manifest.json")).contains("\"w8a8\""));
         var run = CliErrorsTest.tokc("run", tmp.resolve("w8a8").toString(), "--prompt", "ROMEO:", "--max-tokens", "4");
         assertEquals(0, run.code(), run.err());
+        var w4a8 = CliErrorsTest.tokc("compile", MODEL, "-o", tmp.resolve("w4a8").toString(), "--quant", "w4a8",
+                "--group-size", "64");
+        assertEquals(0, w4a8.code(), w4a8.err());
+        assertTrue(w4a8.err().contains("w4a8g64"), w4a8.err());
+        assertTrue(Files.readString(tmp.resolve("w4a8").resolve("manifest.json")).contains("\"w4a8\""));
+        run = CliErrorsTest.tokc("run", tmp.resolve("w4a8").toString(), "--prompt", "ROMEO:", "--max-tokens", "4");
+        assertEquals(0, run.code(), run.err());
     }
 
     @Test
     void badQuantAndEvalFlagsFailInOneLine() {
-        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int3"), "--quant must be int8, int4, nf4, fp8 or w8a8");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int3"), "--quant must be int8, int4, nf4, fp8, w8a8 or w4a8");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int4", "--group-size", "48"),
                 "--group-size must be 32, 64 or 128");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int8", "--group-size", "32"),
-                "--group-size applies to int4 and nf4");
+                "--group-size applies to int4, nf4 and w4a8");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int8", "--calibration", "x.txt"),
-                "--calibration applies to int4, nf4 (AWQ) and w8a8");
+                "--calibration applies to int4, nf4, w4a8 (AWQ) and w8a8");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "w8a8", "--smooth-alpha", "2"),
                 "--smooth-alpha takes a number in [0, 1]");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--kv-dtype", "int2"), "--kv-dtype must be fp8, int8 or int4");

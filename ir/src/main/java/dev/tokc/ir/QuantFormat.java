@@ -12,7 +12,18 @@ public enum QuantFormat {
     /** NF4: 16 normal-float levels, one f16 absmax scale per group. */
     NF4("nf4", 4, 2, true),
     /** FP8 E4M3 weights, one f32 scale per output channel. */
-    FP8("fp8", 8, 4, false);
+    FP8("fp8", 8, 4, false),
+    /**
+     * W4A8: int4's weights (this layout, these numbers) in a product whose activations are quantized to int8 per
+     * block of {@link #W4A8_BLOCK} along k first (the scheme of llama.cpp's Q4_0 x Q8_0): the format names the
+     * product, as GGML's weight types name their dot product's activation type. Group sizes are multiples of the
+     * block. See {@code interp.TargetOps.quantizeActivationBlocks} for the activation rounding; the JVM backend
+     * stores these weights re-laid out for an integer kernel.
+     */
+    W4A8("w4a8", 4, 4, true);
+
+    /** Activations per int8 quantization block of a {@link #W4A8} product. */
+    public static final int W4A8_BLOCK = 32;
 
     private final String prefix;
     private final int weightBits;

@@ -5,7 +5,7 @@ import java.util.regex.Pattern;
 
 /**
  * A packed quantized element type: a {@link QuantFormat} and its group size (0 for per-channel formats).
- * Text form: {@code int4g32}, {@code nf4g64}, {@code int8}, {@code fp8}.
+ * Text form: {@code int4g32}, {@code nf4g64}, {@code int8}, {@code fp8}, {@code w4a8g32}.
  */
 public record QuantType(QuantFormat format, int groupSize) implements ElementType {
     private static final Pattern TEXT = Pattern.compile("([a-z0-9]+?)(?:g(\\d+))?");
@@ -16,6 +16,10 @@ public record QuantType(QuantFormat format, int groupSize) implements ElementTyp
         }
         if (!format.groupWise() && groupSize != 0) {
             throw new IllegalArgumentException(format.prefix() + " is per-channel and takes no group size");
+        }
+        if (format == QuantFormat.W4A8 && groupSize % QuantFormat.W4A8_BLOCK != 0) {
+            throw new IllegalArgumentException("w4a8 needs a group size that is a multiple of its activation block "
+                    + QuantFormat.W4A8_BLOCK + ", got " + groupSize);
         }
     }
 

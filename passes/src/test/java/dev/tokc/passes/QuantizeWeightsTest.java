@@ -134,7 +134,7 @@ class QuantizeWeightsTest {
         double tol = switch (type.format()) {
             case INT8 -> 0.02;
             case FP8 -> 0.08;
-            case INT4, NF4 -> 0.25;
+            case INT4, NF4, W4A8 -> 0.25;
         };
         Map<String, Long> bindings = InterpreterEquivalenceTests.bind(before, new long[] {2, 3});
         Map<String, Tensor> inputs = InterpreterEquivalenceTests.randomInputs(before, bindings, 0);

@@ -8,7 +8,9 @@ import dev.tokc.ir.interp.QuantizedBlocks;
 import dev.tokc.runtime.kernels.WorkerPool;
 import dev.tokc.runtime.kernels.quant.QuantType;
 import dev.tokc.runtime.kernels.quant.QuantizedMatrix;
+import dev.tokc.runtime.kernels.quant.QuantFormat;
 import dev.tokc.runtime.kernels.quant.Quantizer;
+import dev.tokc.runtime.kernels.quant.W4A8;
 import dev.tokc.runtime.kernels.quant.VectorQuantKernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -37,6 +39,7 @@ class QuantLayoutCrossCheckTest {
         for (int g : new int[] {32, 64, 128}) {
             types.add(QuantType.int4(g));
             types.add(QuantType.nf4(g));
+            types.add(new QuantType(QuantFormat.W4A8, g));
         }
         return types;
     }
@@ -84,21 +87,45 @@ class QuantLayoutCrossCheckTest {
             for (int i = 0; i < w.length; i++) {
                 wd[i] = w[i];
             }
-            byte[] compiler = QuantizedBlocks.quantize(irType(t), wd, rows, cols);
+            byte[] compiler = runtimeLayout(t, QuantizedBlocks.quantize(irType(t), wd, rows, cols), rows, cols);
             byte[] runtime = Quantizer.quantize(t, w, rows, cols);
-            assertEquals(QuantizedBlocks.packedBytes(irType(t), rows, cols), t.packedBytes(rows, cols), t + " size");
+            assertEquals(compiler.length, t.packedBytes(rows, cols), t + " size");
             assertArrayEquals(compiler, runtime, t + " " + rows + "x" + cols);
         }
     }
 
+    /**
+     * The compiler's bytes as the runtime stores them: the same, except w4a8, which the JVM backend re-lays out
+     * (EngineWriter, with this function).
+     */
+    static byte[] runtimeLayout(QuantType t, byte[] compiler, int rows, int cols) {
+        if (t.format() != QuantFormat.W4A8) {
+            return compiler;
+        }
+        byte[] out = new byte[(int) t.packedBytes(rows, cols)];
+        W4A8.interleave(MemorySegment.ofArray(compiler), rows, cols, t.groupSize(), MemorySegment.ofArray(out));
+        return out;
+    }
+
+    /** Random bytes, or for w4a8 (whose zero points must be integers) the compiler's quantization of random weights. */
     private static void sameDequantization(QuantType t) {
         Random random = new Random(t.toString().hashCode() + 1);
         int rows = 7;
         int cols = 384;
-        byte[] packed = new byte[(int) t.packedBytes(rows, cols)];
-        random.nextBytes(packed);
+        byte[] packed = new byte[(int) QuantizedBlocks.packedBytes(irType(t), rows, cols)];
+        if (t.format() == QuantFormat.W4A8) {
+            float[] w = weights(random, rows, cols);
+            double[] wd = new double[w.length];
+            for (int i = 0; i < w.length; i++) {
+                wd[i] = w[i];
+            }
+            packed = QuantizedBlocks.quantize(irType(t), wd, rows, cols);
+        } else {
+            random.nextBytes(packed);
+        }
         double[] compiler = QuantizedBlocks.dequantize(irType(t), packed, rows, cols);
-        double[] runtime = Quantizer.dequantize(new QuantizedMatrix(MemorySegment.ofArray(packed), t, rows, cols));
+        double[] runtime = Quantizer.dequantize(new QuantizedMatrix(MemorySegment.ofArray(runtimeLayout(t, packed, rows, cols)),
+                t, rows, cols));
         for (int i = 0; i < compiler.length; i++) {
             // Double.compare: NaN equals NaN, and -0.0 differs from 0.0, so the sign of zero must agree too.
             int at = i;
@@ -119,6 +146,7 @@ class QuantLayoutCrossCheckTest {
         }
         byte[] packed = QuantizedBlocks.quantize(irType(t), wd, n, k);
         double[] dq = QuantizedBlocks.dequantize(irType(t), packed, n, k);
+        packed = runtimeLayout(t, packed, n, k);
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
             MemorySegment data = arena.allocate(packed.length, 64).copyFrom(MemorySegment.ofArray(packed));
             MemorySegment x = arena.allocate(4L * m * k, 64);
@@ -127,6 +155,13 @@ class QuantLayoutCrossCheckTest {
             }
             MemorySegment y = arena.allocate(4L * m * n, 64);
             new VectorQuantKernels(pool).gemm(x, m, new QuantizedMatrix(data, t, n, k), null, y);
+            double[] xd = new double[m * k]; // what the product reads: x, or w4a8's int8 blocks of it
+            for (int i = 0; i < xd.length; i++) {
+                xd[i] = x.getAtIndex(F32, i);
+            }
+            if (t.format() == QuantFormat.W4A8) {
+                xd = QuantizedBlocks.quantizeActivationBlocks(xd, k);
+            }
             for (int j = 0; j < n; j++) {
                 // Rows hold weights of very different scales: compare each output row against its own magnitude.
                 double maxAbs = 0;
@@ -134,7 +169,7 @@ class QuantLayoutCrossCheckTest {
                 for (int i = 0; i < m; i++) {
                     double s = 0;
                     for (int c = 0; c < k; c++) {
-                        s += x.getAtIndex(F32, (long) i * k + c) * dq[j * k + c];
+                        s += xd[i * k + c] * dq[j * k + c];
                     }
                     maxAbs = Math.max(maxAbs, Math.abs(s));
                     maxErr = Math.max(maxErr, Math.abs(s - y.getAtIndex(F32, (long) i * n + j)));

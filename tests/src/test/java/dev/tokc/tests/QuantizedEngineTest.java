@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 class QuantizedEngineTest {
     /** Absolute logits tolerance: same packed values on both sides, float32 vs float64 accumulation. */
     static final double TOLERANCE = 2e-4;
-    static final List<String> FORMATS = List.of("int8", "int4g32", "nf4g32", "fp8");
+    static final List<String> FORMATS = List.of("int8", "int4g32", "nf4g32", "fp8", "w4a8g32");
 
     @TempDir
     static Path engines;

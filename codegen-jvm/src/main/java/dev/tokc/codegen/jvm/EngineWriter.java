@@ -122,7 +122,7 @@ public final class EngineWriter {
                         seg -> {
                             if (n.type().isQuantized()) {
                                 if (!QuantizedWeights.stream(n, program.weights(), raw, seg)) {
-                                    QuantizedWeights.fillPacked(seg, value(n, source));
+                                    QuantizedWeights.fillPacked(seg, n, value(n, source));
                                 }
                             } else if (!parts.isEmpty()) {
                                 long at = 0;
@@ -168,7 +168,7 @@ public final class EngineWriter {
             long count = Arrays.stream(shape).reduce(1, Math::multiplyExact);
             MemorySegment seg = arena.allocate(Math.max(1, storedBytes(t, matrixType)), 64);
             if (t.node().type().isQuantized()) {
-                QuantizedWeights.fillPacked(seg, value(t.node(), source));
+                QuantizedWeights.fillPacked(seg, t.node(), value(t.node(), source));
             } else {
                 fill(seg, value(t.node(), source), t.dtype() == null ? matrixType : null, t.dtype());
             }
@@ -250,7 +250,7 @@ public final class EngineWriter {
     private static long storedBytes(ProgramPlan.StoredTensor t, ElementType matrixType) {
         if (t.node().type().elementType() instanceof dev.tokc.ir.QuantType q) {
             long[] s = t.node().shape().evaluate(Map.of());
-            return dev.tokc.ir.interp.QuantizedBlocks.packedBytes(q, s[0], s[1]);
+            return QuantizedWeights.runtimeType(q).packedBytes(s[0], s[1]); // the runtime's layout (w4a8 pads rows)
         }
         return t.node().shape().numElements() * bytesPer(t, matrixType);
     }

@@ -11,7 +11,9 @@ import dev.tokc.ir.Tensor;
 import dev.tokc.runtime.artifact.Quantization;
 import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.ReferenceKernels;
+import dev.tokc.ir.QuantFormat;
 import dev.tokc.runtime.kernels.quant.Quantizer;
+import dev.tokc.runtime.kernels.quant.W4A8;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ import java.util.Optional;
  * the runtime's {@link Quantizer} (a weight, or an axis-0 concatenation of weights: per-row formats pack each row
  * on its own, so the packed concatenation is the concatenation of the packed parts); anything else (a transposed
  * weight) is evaluated by the reference interpreter ({@code QuantizedBlocks}) and copied with {@link #fillPacked}.
+ * w4a8 weights are quantized as int4 either way, then re-laid out for the runtime's integer kernel ({@link W4A8}).
  * {@code QuantLayoutCrossCheckTest} checks that both quantizers write identical bytes.
  */
 final class QuantizedWeights {
@@ -34,8 +37,25 @@ final class QuantizedWeights {
 
     private static final ReferenceKernels CONVERT = new ReferenceKernels();
 
-    /** Copies a packed weight's value (a u8 tensor, one byte per element) into {@code seg}. */
-    static void fillPacked(MemorySegment seg, Tensor packed) {
+    /**
+     * Copies a packed weight's value (a u8 tensor, one byte per element, in the interpreter's layout) into
+     * {@code seg}: as is, or for w4a8 re-laid out for the runtime's integer kernel ({@link W4A8#interleave}).
+     */
+    static void fillPacked(MemorySegment seg, Node stored, Tensor packed) {
+        QuantType t = (QuantType) stored.type().elementType();
+        if (t.format() != QuantFormat.W4A8) {
+            copyPacked(seg, packed);
+            return;
+        }
+        long[] shape = stored.shape().evaluate(java.util.Map.of());
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment int4 = scratch.allocate(packed.size());
+            copyPacked(int4, packed);
+            W4A8.interleave(int4, Math.toIntExact(shape[0]), Math.toIntExact(shape[1]), t.groupSize(), seg);
+        }
+    }
+
+    private static void copyPacked(MemorySegment seg, Tensor packed) {
         if (packed.size() != seg.byteSize()) {
             throw new IllegalStateException("packed weight has " + packed.size() + " bytes, the engine reserved " + seg.byteSize());
         }
@@ -69,9 +89,16 @@ final class QuantizedWeights {
         }
         int cols = Math.toIntExact(dense.shape().dim(1).value());
         dev.tokc.runtime.kernels.quant.QuantType type = runtimeType(q.to());
+        // w4a8: int4's rows first (a row-major scratch copy), then its own layout, which interleaves rows in blocks
+        boolean w4a8 = type.format() == dev.tokc.runtime.kernels.quant.QuantFormat.W4A8;
+        if (w4a8) {
+            type = dev.tokc.runtime.kernels.quant.QuantType.int4(type.groupSize());
+        }
         long rowBytes = type.bytesPerRow(cols);
         long at = 0;
         try (Arena scratch = Arena.ofConfined()) {
+            long rowsTotal = Math.toIntExact(dense.shape().dim(0).value());
+            MemorySegment out = w4a8 ? scratch.allocate(type.packedBytes(rowsTotal, cols), 8) : dst;
             int chunkRows = Math.max(1, (1 << 16) / cols);
             MemorySegment f32 = scratch.allocate(4L * chunkRows * cols, 64);
             for (EngineWriter.RawTensor part : parts) {
@@ -87,13 +114,16 @@ final class QuantizedWeights {
                     } else {
                         CONVERT.toF32(in, part.type(), f, count);
                     }
-                    Quantizer.quantize(type, f, n, cols, dst.asSlice(at, n * rowBytes));
+                    Quantizer.quantize(type, f, n, cols, out.asSlice(at, n * rowBytes));
                     at += n * rowBytes;
                 }
             }
-        }
-        if (at != dst.byteSize()) {
-            throw new IllegalStateException("weight '" + w.key() + "': quantized " + at + " bytes, expected " + dst.byteSize());
+            if (at != out.byteSize()) {
+                throw new IllegalStateException("weight '" + w.key() + "': quantized " + at + " bytes, expected " + out.byteSize());
+            }
+            if (w4a8) {
+                W4A8.interleave(out, Math.toIntExact(rowsTotal), cols, type.groupSize(), dst);
+            }
         }
         return true;
     }

@@ -21,6 +21,7 @@ import dev.tokc.ir.Tensor;
  *       {@code w = (q - zero) * scale}. The zero point is an integer in [0, 15] stored as f16 (GPTQ/AWQ style); the
  *       group range is widened to include 0 so that 0 is exact.</li>
  *   <li>{@code nf4gG}: per group {@code [f16 absmax][G/2 bytes]}, nibbles as int4; {@code w = NF4[q] * absmax}.</li>
+ *   <li>{@code w4a8gG}: as {@code int4gG} here (its product quantizes the activations, not its weights).</li>
  * </ul>
  * A row length that is not a multiple of G is an error for the group-wise formats. Scales are rounded to their
  * storage type before the weights are quantized against them, so dequantization sees what quantization assumed.
@@ -91,7 +92,7 @@ public final class QuantizedBlocks {
             switch (t.format()) {
                 case INT8 -> quantizeInt8Row(w, src, cols, out, base);
                 case FP8 -> quantizeFp8Row(w, src, cols, out, base);
-                case INT4 -> {
+                case INT4, W4A8 -> {
                     int g = t.groupSize();
                     for (int c = 0; c < cols; c += g) {
                         quantizeInt4Group(w, src + c, g, out, base + c / g * (4 + g / 2));
@@ -133,7 +134,7 @@ public final class QuantizedBlocks {
                         w[dst + c] = FloatFormats.decodeE4M3(packed[base + 4 + c] & 0xFF) * scale;
                     }
                 }
-                case INT4 -> {
+                case INT4, W4A8 -> {
                     int g = t.groupSize();
                     for (int c = 0; c < cols; c += g) {
                         int at = base + c / g * (4 + g / 2);
@@ -157,6 +158,34 @@ public final class QuantizedBlocks {
             }
         }
         return w;
+    }
+
+    /**
+     * The activations a {@code w4a8} product reads, read back: rows of {@code cols} values cut into blocks of
+     * {@value QuantFormat#W4A8_BLOCK}, block b scaled by {@code d = max|x| / 127} and rounded,
+     * {@code a = clamp(Math.round(x / d), -127, 127)} (0 when d = 0), each value replaced by {@code a * d}. All in
+     * f32 arithmetic on f32-rounded inputs, as the runtime's kernels compute it, so both round every activation the
+     * same way. {@code cols} must be a multiple of the block (the weight's group size is).
+     */
+    public static double[] quantizeActivationBlocks(double[] x, int cols) {
+        int block = QuantFormat.W4A8_BLOCK;
+        if (cols % block != 0 || x.length % cols != 0) {
+            throw new IllegalArgumentException("w4a8 activations need rows of a multiple of " + block + " values, got "
+                    + cols + " (" + x.length + " values)");
+        }
+        double[] out = new double[x.length];
+        for (int b0 = 0; b0 < x.length; b0 += block) {
+            float max = 0;
+            for (int e = 0; e < block; e++) {
+                max = Math.max(max, Math.abs((float) x[b0 + e]));
+            }
+            float d = max / 127f;
+            for (int e = 0; e < block; e++) {
+                int a = d == 0 ? 0 : Math.clamp(Math.round((float) x[b0 + e] / d), -127, 127);
+                out[b0 + e] = a * (double) d;
+            }
+        }
+        return out;
     }
 
     private static void quantizeInt8Row(double[] w, int src, int n, byte[] out, int at) {

@@ -64,9 +64,18 @@ final class TargetOps {
     static Tensor quantizedLinear(TargetOp.QuantizedLinear op, QuantType type, long outFeatures, Tensor x, Tensor packed,
             Tensor bias, Tensor residual) {
         long in = x.dim(x.rank() - 1);
+        if (type.format() == dev.tokc.ir.QuantFormat.W4A8) {
+            x = quantizeActivationBlocks(x);
+        }
         double[] w = QuantizedBlocks.dequantize(type, QuantizedBlocks.bytesOf(packed), (int) outFeatures, (int) in);
         Tensor dense = Tensor.ofDoubles(DType.F64, new long[] {outFeatures, in}, w);
         return fusedLinear(new TargetOp.FusedLinear(op.epilogue(), bias != null, false), x, dense, bias, residual);
+    }
+
+    /** The activations a {@code w4a8} product reads ({@link QuantizedBlocks#quantizeActivationBlocks}). */
+    static Tensor quantizeActivationBlocks(Tensor x) {
+        double[] v = QuantizedBlocks.quantizeActivationBlocks(x.toDoubleArray(), (int) x.dim(x.rank() - 1));
+        return Tensor.ofDoubles(x.dtype(), x.shape(), v);
     }
 
     /** Per-row symmetric fake quantization to {@code bits}-bit integers with an f32 scale per row. */

@@ -44,6 +44,37 @@ class QuantizedBlocksTest {
         return m;
     }
 
+    /** w4a8 stores int4's bytes; its group size must cover whole activation blocks of 32. */
+    @Test
+    void w4a8WeightsAreInt4s() {
+        double[] w = weights();
+        int cols = w.length / 4;
+        assertArrayEquals(QuantizedBlocks.quantize(QuantType.parse("int4g64"), w, 4, cols),
+                QuantizedBlocks.quantize(QuantType.parse("w4a8g64"), w, 4, cols));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantType.parse("w4a8g16"));
+        assertTrue(e.getMessage().contains("multiple of its activation block 32"), e.getMessage());
+    }
+
+    /** Each block of 32 is rounded to 127 steps of its own max|x|, in f32; a zero block stays zero. */
+    @Test
+    void w4a8ActivationsRoundPerBlock() {
+        double[] x = new double[64];
+        for (int i = 0; i < 32; i++) {
+            x[i] = (i - 13) * 0.37;
+        }
+        double[] q = QuantizedBlocks.quantizeActivationBlocks(x, 64);
+        float d = (float) (18 * 0.37) / 127f;
+        for (int i = 0; i < 32; i++) {
+            assertEquals(Math.round((float) x[i] / d) * (double) d, q[i], 0, "element " + i);
+            assertTrue(Math.abs(q[i] - x[i]) <= d / 2 + 1e-6, "element " + i + " within half a step");
+        }
+        assertEquals(18 * 0.37, q[31], 1e-6, "the block's max is exact");
+        for (int i = 32; i < 64; i++) {
+            assertEquals(0, q[i]);
+        }
+        assertThrows(IllegalArgumentException.class, () -> QuantizedBlocks.quantizeActivationBlocks(new double[48], 48));
+    }
+
     @Test
     void int8ErrorIsHalfAStep() {
         double[] w = weights();

@@ -3,10 +3,12 @@ package dev.tokc.runtime.kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
+import dev.tokc.runtime.kernels.quant.QuantFormat;
 import dev.tokc.runtime.kernels.quant.QuantKernels;
 import dev.tokc.runtime.kernels.quant.QuantType;
 import dev.tokc.runtime.kernels.quant.QuantizedMatrix;
 import dev.tokc.runtime.kernels.quant.VectorQuantKernels;
+import dev.tokc.runtime.kernels.quant.W4A8;
 
 /**
  * Gets the GEMV/GEMM kernels compiled by C2 before the first real step, for a short time to first token.
@@ -43,7 +45,7 @@ public final class KernelWarmup {
             return 0;
         }
         WeightMatrix w = new WeightMatrix(sample.asSlice(0, sampleBytes(type)), type, ROWS, COLS);
-        return loop(COLS, 4, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
+        return loop(COLS, ROWS, 4, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
     }
 
     /** One product of the warm-up: {@code m} activation rows {@code x} into {@code y}. */
@@ -56,10 +58,10 @@ public final class KernelWarmup {
      * Calls {@code product} at batch 1, and every 8th call also at 4 and {@code maxRows} rows (once when 4), until
      * {@link #MAX_CALLS} or the budget. The activations live in a shared arena, like ExecContext's.
      */
-    private static int loop(int cols, int maxRows, long budgetNanos, Product product) {
+    private static int loop(int cols, int outputs, int maxRows, long budgetNanos, Product product) {
         try (Arena shared = Arena.ofShared()) {
             MemorySegment x = shared.allocate(4L * maxRows * cols, 64);
-            MemorySegment y = shared.allocate(4L * maxRows * ROWS, 64);
+            MemorySegment y = shared.allocate(4L * maxRows * outputs, 64);
             for (int i = 0; i < maxRows * cols; i++) {
                 x.setAtIndex(Elements.F32, i, (i % 7) * 0.125f);
             }
@@ -82,9 +84,13 @@ public final class KernelWarmup {
     /** Activation rows of the quantized warm-up's largest product: enough to take the batched (prefill) path. */
     private static final int QUANT_BATCH = VectorQuantKernels.BATCHED_MIN_ROWS;
 
-    /** The bytes a warm-up of a {@code type} matrix with {@code cols} columns reads from its sample. */
+    /**
+     * The bytes a warm-up of a {@code type} matrix with {@code cols} columns reads from its sample: {@value #ROWS}
+     * rows; for W4A8, whose rows are interleaved across the whole matrix, its first block of 32 (the warm-up then
+     * reads the whole matrix, see {@link #runQuantized}).
+     */
     public static long quantSampleBytes(QuantType type, int cols) {
-        return type.packedBytes(ROWS, cols);
+        return type.packedBytes(type.format() == QuantFormat.W4A8 ? W4A8.ROWS : ROWS, cols);
     }
 
     /**
@@ -92,13 +98,20 @@ public final class KernelWarmup {
      * real row length: a packed row cannot be cut) at batch 1 (the decode pair kernels), 4 (the register tiles)
      * and {@link VectorQuantKernels#BATCHED_MIN_ROWS} (the dequantize-a-block prefill path). Without it a quantized
      * engine's first prompt ran in the slow tiers: first token 1.66 s against bf16's 0.91 s (TinyLlama-1.1B int8).
+     * A W4A8 matrix has no prefix that is a smaller matrix (its regions span all rows): {@code sample} must then be
+     * the whole stored matrix, and the warm-up multiplies by all of it (rows padded to whole blocks).
      */
     public static int runQuantized(QuantKernels kernels, MemorySegment sample, QuantType type, int cols,
                                    long budgetNanos) {
         if (sample.byteSize() < quantSampleBytes(type, cols)) {
             return 0;
         }
-        QuantizedMatrix w = new QuantizedMatrix(sample.asSlice(0, quantSampleBytes(type, cols)), type, ROWS, cols);
-        return loop(cols, QUANT_BATCH, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
+        int rows = ROWS;
+        if (type.format() == QuantFormat.W4A8) {
+            long blocks = sample.byteSize() / type.packedBytes(W4A8.ROWS, cols);
+            rows = Math.toIntExact(blocks * W4A8.ROWS);
+        }
+        QuantizedMatrix w = new QuantizedMatrix(sample.asSlice(0, type.packedBytes(rows, cols)), type, rows, cols);
+        return loop(cols, rows, QUANT_BATCH, budgetNanos, (x, m, y) -> kernels.gemm(x, m, w, null, y));
     }
 }

@@ -18,19 +18,20 @@ import java.lang.foreign.ValueLayout;
  * {@code sum (q - 8) a} fits in 16 bits ({@code 32 * 8 * 127 < 2^15}), which is what lets {@link W4A8Kernels} run
  * 32 rows per 512-bit vector in 16-bit lanes.
  *
- * <p><b>Layout</b> (little-endian): output rows in blocks of {@value #ROWS} (the last block padded with zero rows:
- * scale 0, zero point 8, codes 8), blocks one after another. A block holds first the metadata of its groups (of G
- * along k), then the codes in two streams ({@link #pairOffset}):
+ * <p><b>Layout</b> (little-endian; {@link Geometry}): output rows in blocks of {@value #ROWS}, the last block padded
+ * with zero rows (scale 0, zero point 8, codes 8). Three regions, each walked front to back by a thread that takes a
+ * run of blocks:
  * <pre>
- *   per group: [32 x f16 scale s_r][32 x i8 (z_r - 8)]                                   ({@link #META_BYTES} = 96)
- *   stream 0, per activation block of 32: pairs 0..7 (k pair p: 32 bytes, byte r = (q_r,2p - 8) &amp; 0xf | (q_r,2p+1 - 8) &lt;&lt; 4)
- *   stream 1, per activation block of 32: pairs 8..15
+ *   metadata: per block, per group of G along k: [32 x f16 scale s_r][32 x i8 (z_r - 8)]       ({@link #META_BYTES})
+ *   stream 0: per block, per activation block of 32 along k: k pairs 0..7, 32 bytes each
+ *   stream 1: the same for k pairs 8..15
  * </pre>
- * that is 3 + G/2 bytes per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A load
- * of 32 code bytes is one k pair for all 32 rows; the codes are stored minus 8 so that a signed nibble extraction
- * (two shifts) gives them ready for the multiply. Why the two streams: a kernel reading one sequential stream per
- * core got about half the DRAM bandwidth on the 2-core Zen 5 (as the int8 row loops did, docs/benchmarks.md); each
- * activation block's loop alternates between two streams k * 8 bytes apart instead.
+ * The 32 bytes of a k pair p hold one byte per row r: {@code (q_r,2p - 8) & 0xf | (q_r,2p+1 - 8) << 4}. That is
+ * 3 + G/2 bytes per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A load of 32
+ * code bytes is one k pair for all 32 rows; the codes are stored minus 8 so that a signed nibble extraction (two
+ * shifts) gives them ready for the multiply. Why regions and two code streams: the batch-1 loop alternates between
+ * two distant streams, as the int4 kernel's row pairs do; one sequential stream per core, or streams that restart
+ * every block, measured at half the DRAM throughput or less (docs/benchmarks.md, "W4A8").
  */
 public final class W4A8 {
     private W4A8() {}
@@ -45,23 +46,31 @@ public final class W4A8 {
     /** Bytes of one group's metadata in a block: 32 f16 scales, then 32 i8 zero points. */
     public static final long META_BYTES = 3L * ROWS;
 
-    /** Offset of group c's metadata from the start of its block. */
-    public static long metaOffset(int c) {
-        return c * META_BYTES;
-    }
+    /** Where things are in a W4A8 matrix of {@code rows x cols} with groups of {@code g}. */
+    public record Geometry(int rows, int cols, int g) {
+        public int blocks() {
+            return Math.ceilDiv(rows, ROWS);
+        }
 
-    /**
-     * Offset from the start of its block of the 32 code bytes of k pair p (0..15) of activation block s (0..k/32-1),
-     * in a matrix of {@code groups} groups: after the metadata, two streams of k * 8 bytes, the first holding
-     * pairs 0..7 of every activation block, the second pairs 8..15.
-     */
-    public static long pairOffset(int groups, int k, int s, int p) {
-        return groups * META_BYTES + (p >= 8 ? 8L * k : 0) + ((long) s * 8 + (p & 7)) * ROWS;
-    }
+        public int groups() {
+            return cols / g;
+        }
 
-    /** Byte offset of row block {@code b} of a matrix with {@code cols} columns. */
-    public static long blockOffset(QuantType t, int cols, int b) {
-        return (long) b * ROWS * t.bytesPerRow(cols);
+        /** Offset of the metadata of group c of block b. */
+        public long metaOffset(int b, int c) {
+            return ((long) b * groups() + c) * META_BYTES;
+        }
+
+        /** Bytes of one code stream. */
+        public long streamBytes() {
+            return (long) blocks() * 8 * cols;
+        }
+
+        /** Offset of k pair p (0..15) of activation block s (0..cols/32-1) of block b. */
+        public long pairOffset(int b, int s, int p) {
+            return blocks() * groups() * META_BYTES + (p >= 8 ? streamBytes() : 0)
+                    + (((long) b * (cols / BLOCK) + s) * 8 + (p & 7)) * ROWS;
+        }
     }
 
     // ---- activations ---------------------------------------------------------------------------------------
@@ -117,12 +126,10 @@ public final class W4A8 {
         }
         long srcRow = from.bytesPerRow(cols);
         long srcGroup = 4 + g / 2;
-        int groups = cols / g;
-        int blocks = Math.ceilDiv(rows, ROWS);
-        for (int b = 0; b < blocks; b++) {
-            for (int c = 0; c < groups; c++) {
-                long block = blockOffset(to, cols, b);
-                long at = block + metaOffset(c);
+        Geometry geo = new Geometry(rows, cols, g);
+        for (int b = 0; b < geo.blocks(); b++) {
+            for (int c = 0; c < geo.groups(); c++) {
+                long at = geo.metaOffset(b, c);
                 for (int lane = 0; lane < ROWS; lane++) {
                     int r = b * ROWS + lane;
                     short scale = 0;
@@ -147,7 +154,8 @@ public final class W4A8 {
                     for (int p = 0; p < g / 2; p++) {
                         int q0 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p) : 8;
                         int q1 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p + 1) : 8;
-                        dst.set(I8, block + pairOffset(groups, cols, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane, (byte) ((q0 - 8) & 0xf | (q1 - 8) << 4));
+                        dst.set(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane,
+                                (byte) ((q0 - 8) & 0xf | (q1 - 8) << 4));
                     }
                 }
             }
@@ -159,15 +167,15 @@ public final class W4A8 {
         int g = w.type().groupSize();
         int cols = w.cols();
         MemorySegment d = w.data();
-        long block = blockOffset(w.type(), cols, row / ROWS);
+        Geometry geo = new Geometry(w.rows(), cols, g);
+        int b = row / ROWS;
         int lane = row % ROWS;
-        int groups = cols / g;
-        for (int c = 0; c < groups; c++) {
-            long at = block + metaOffset(c);
+        for (int c = 0; c < geo.groups(); c++) {
+            long at = geo.metaOffset(b, c);
             double scale = Float.float16ToFloat(d.get(U16, at + 2L * lane));
             int zero = d.get(I8, at + 2L * ROWS + lane) + 8;
             for (int p = 0; p < g / 2; p++) {
-                int v = d.get(I8, block + pairOffset(groups, cols, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane);
+                int v = d.get(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane);
                 int q0 = ((v << 28) >> 28) + 8; // the low nibble, sign-extended, plus 8
                 int q1 = (v >> 4) + 8;
                 out[c * g + 2 * p] = (q0 - zero) * scale;

@@ -68,12 +68,14 @@ final class W4A8Kernels {
         int blocks = Math.ceilDiv(n, R);
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
         boolean vector = vectorized();
+        W4A8.Geometry geo = new W4A8.Geometry(n, k, g);
+        long streams = geo.streamBytes();
         pool.parallelFor(blocks, grain, (b0, b1) -> {
             float[] out = new float[2 * R];
             if (!vector) {
                 for (int b = b0; b < b1; b++) {
                     for (int i = 0; i < m; i++) {
-                        scalarRow(w.data(), W4A8.blockOffset(w.type(), k, b), k, g, a, i, out);
+                        scalarRow(w.data(), geo, b, a, i, out);
                         store(out, 1, i, b, n, bias, y);
                     }
                 }
@@ -81,15 +83,15 @@ final class W4A8Kernels {
             }
             float[] meta = new float[k / g * META];
             for (int b = b0; b < b1; b++) {
-                long base = W4A8.blockOffset(w.type(), k, b);
-                decodeMeta(w.data(), base, k / g, meta);
+                decodeMeta(w.data(), geo.metaOffset(b, 0), k / g, meta);
+                long base = geo.pairOffset(b, 0, 0);
                 int i = 0;
                 for (; i + 2 <= m; i += 2) {
-                    tile2(w.data(), base, meta, k, g, a, i, out);
+                    tile2(w.data(), base, streams, meta, k, g, a, i, out);
                     store(out, 2, i, b, n, bias, y);
                 }
                 for (; i < m; i++) {
-                    row1(w.data(), base, meta, k, g, a, i, out);
+                    row1(w.data(), base, streams, meta, k, g, a, i, out);
                     store(out, 1, i, b, n, bias, y);
                 }
             }
@@ -127,7 +129,7 @@ final class W4A8Kernels {
      */
     private static void decodeMeta(MemorySegment w, long base, int groups, float[] meta) {
         for (int c = 0; c < groups; c++) {
-            long at = base + W4A8.metaOffset(c);
+            long at = base + c * W4A8.META_BYTES;
             ShortVector sb = scaleBits(w, at);
             ByteVector zb = zeroBytes(w, at);
             scales(sb, 0).intoArray(meta, c * META);
@@ -170,11 +172,11 @@ final class W4A8Kernels {
     }
 
     /** One activation row i against the 32 weight rows of the block at {@code base}: out[0, 32). */
-    private static void row1(MemorySegment w, long base, float[] meta, int k, int g, Activations a, int i, float[] out) {
+    private static void row1(MemorySegment w, long base, long streams, float[] meta, int k, int g, Activations a,
+            int i, float[] out) {
         byte[] codes = a.codes;
         int groups = k / g;
-        long codes0 = base + groups * W4A8.META_BYTES;
-        long streams = 8L * k;
+        long codes0 = base;
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
         for (int c = 0; c < groups; c++) {
             FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
@@ -210,12 +212,11 @@ final class W4A8Kernels {
      * out[0, 32) for row i0, out[32, 64) for i0 + 1. Two rows, not four: a 4-row tile pushed C2 past its inlining
      * node budget (NodeCountInliningCutoff) and ran 3x slower than one row at a time.
      */
-    private static void tile2(MemorySegment w, long base, float[] meta, int k, int g, Activations a, int i0,
-            float[] out) {
+    private static void tile2(MemorySegment w, long base, long streams, float[] meta, int k, int g, Activations a,
+            int i0, float[] out) {
         byte[] codes = a.codes;
         int groups = k / g;
-        long codes0 = base + groups * W4A8.META_BYTES;
-        long streams = 8L * k;
+        long codes0 = base;
         FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;
         for (int c = 0; c < groups; c++) {
             FloatVector f00 = FloatVector.zero(FS), f01 = f00, f10 = f00, f11 = f00;
@@ -255,20 +256,21 @@ final class W4A8Kernels {
     }
 
     /** {@link #row1} in scalar code, for machines without 512-bit vectors: the same integer sums. */
-    private static void scalarRow(MemorySegment w, long base, int k, int g, Activations a, int i, float[] out) {
-        int groups = k / g;
+    private static void scalarRow(MemorySegment w, W4A8.Geometry geo, int b, Activations a, int i, float[] out) {
+        int k = geo.cols();
+        int g = geo.g();
         for (int lane = 0; lane < R; lane++) {
             float acc = 0;
-            for (int c = 0; c < groups; c++) {
-                long at = base + W4A8.metaOffset(c);
-                float scale = Float.float16ToFloat(w.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * lane));
-                int z = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 2L * R + lane);
+            for (int c = 0; c < geo.groups(); c++) {
+                long at = geo.metaOffset(b, c);
+                float scale = Float.float16ToFloat(w.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * lane));
+                int z = w.get(ValueLayout.JAVA_BYTE, at + 2L * R + lane);
                 float f = 0;
                 for (int sub = 0; sub < g / B; sub++) {
                     int x0 = i * k + c * g + sub * B;
                     int t = 0;
                     for (int p = 0; p < B / 2; p++) {
-                        int v = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base + W4A8.pairOffset(groups, k, x0 / B, p) + lane);
+                        int v = w.get(ValueLayout.JAVA_BYTE, geo.pairOffset(b, (c * g + sub * B) / B, p) + lane);
                         t += ((v << 28) >> 28) * a.codes[x0 + 2 * p] + (v >> 4) * a.codes[x0 + 2 * p + 1];
                     }
                     int blk = x0 / B;
