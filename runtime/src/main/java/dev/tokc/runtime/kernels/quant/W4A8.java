@@ -26,10 +26,11 @@ import java.lang.foreign.ValueLayout;
  *   stream 0: per block, per activation block of 32 along k: k pairs 0..7, 32 bytes each
  *   stream 1: the same for k pairs 8..15
  * </pre>
- * The 32 bytes of a k pair p hold one byte per row r: {@code (q_r,2p - 8) & 0xf | (q_r,2p+1 - 8) << 4}. That is
+ * The 32 bytes of a k pair p hold one byte per row r: {@code q_r,2p | (q_r,2p+1 - 8) << 4}. That is
  * 3 + G/2 bytes per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A load of 32
- * code bytes is one k pair for all 32 rows; the codes are stored minus 8 so that a signed nibble extraction (two
- * shifts) gives them ready for the multiply. Why regions and two code streams: the batch-1 loop alternates between
+ * code bytes is one k pair for all 32 rows, widened to 16-bit lanes: the even code is {@code (v & 15) - 8} and
+ * the odd one, stored minus 8, an arithmetic shift {@code v >> 4} (constants and a shift: C2 reloads a shift's
+ * count before every shift, so the sign-extending shift pair a signed low nibble needs cost more). Why regions and two code streams: the batch-1 loop alternates between
  * two distant streams, as the int4 kernel's row pairs do; one sequential stream per core, or streams that restart
  * every block, measured at half the DRAM throughput or less (docs/benchmarks.md, "W4A8").
  */
@@ -155,7 +156,7 @@ public final class W4A8 {
                         int q0 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p) : 8;
                         int q1 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p + 1) : 8;
                         dst.set(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane,
-                                (byte) ((q0 - 8) & 0xf | (q1 - 8) << 4));
+                                (byte) (q0 | (q1 - 8) << 4));
                     }
                 }
             }
@@ -176,7 +177,7 @@ public final class W4A8 {
             int zero = d.get(I8, at + 2L * ROWS + lane) + 8;
             for (int p = 0; p < g / 2; p++) {
                 int v = d.get(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane);
-                int q0 = ((v << 28) >> 28) + 8; // the low nibble, sign-extended, plus 8
+                int q0 = v & 0xf;
                 int q1 = (v >> 4) + 8;
                 out[c * g + 2 * p] = (q0 - zero) * scale;
                 out[c * g + 2 * p + 1] = (q1 - zero) * scale;

@@ -41,6 +41,8 @@ final class W4A8Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int R = W4A8.ROWS;
     private static final int B = W4A8.BLOCK;
+    private static final short LOW = 0xf;
+    private static final short EIGHT = 8;
     /** Multiply-adds below which a product runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1 << 16;
 
@@ -54,6 +56,21 @@ final class W4A8Kernels {
      * weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}.
      */
     private record Activations(byte[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
+
+    /** Per pool thread: a block's decoded metadata and the output tile (allocating them per call cost ~8 %). */
+    private static final class Scratch {
+        final float[] out = new float[2 * R];
+        float[] meta = new float[0];
+
+        float[] meta(int length) {
+            if (meta.length < length) {
+                meta = new float[length];
+            }
+            return meta;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
         int n = w.rows();
@@ -71,7 +88,8 @@ final class W4A8Kernels {
         W4A8.Geometry geo = new W4A8.Geometry(n, k, g);
         long streams = geo.streamBytes();
         pool.parallelFor(blocks, grain, (b0, b1) -> {
-            float[] out = new float[2 * R];
+            Scratch scratch = SCRATCH.get();
+            float[] out = scratch.out;
             if (!vector) {
                 for (int b = b0; b < b1; b++) {
                     for (int i = 0; i < m; i++) {
@@ -81,7 +99,7 @@ final class W4A8Kernels {
                 }
                 return;
             }
-            float[] meta = new float[k / g * META];
+            float[] meta = scratch.meta(k / g * META);
             for (int b = b0; b < b1; b++) {
                 decodeMeta(w.data(), geo.metaOffset(b, 0), k / g, meta);
                 long base = geo.pairOffset(b, 0, 0);
@@ -130,46 +148,20 @@ final class W4A8Kernels {
     private static void decodeMeta(MemorySegment w, long base, int groups, float[] meta) {
         for (int c = 0; c < groups; c++) {
             long at = base + c * W4A8.META_BYTES;
-            ShortVector sb = scaleBits(w, at);
-            ByteVector zb = zeroBytes(w, at);
-            scales(sb, 0).intoArray(meta, c * META);
-            scales(sb, 1).intoArray(meta, c * META + 16);
-            zeros(zb, 0).intoArray(meta, c * META + R);
-            zeros(zb, 1).intoArray(meta, c * META + R + 16);
+            // f16 bits << 13 put exponent and mantissa where an f32's go; read as f32 that is the value times 2^-112,
+            // for normal and subnormal f16 alike, so one multiply finishes it. Sign extension is harmless: the
+            // layout's scales are >= 0 (W4A8.interleave). Written out, not in helpers, for C2's inlining.
+            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
+            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+            ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f).intoArray(meta, c * META);
+            ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f).intoArray(meta, c * META + 16);
+            ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0)).intoArray(meta, c * META + R);
+            ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).intoArray(meta, c * META + R + 16);
         }
     }
 
-    /** A group's 32 f16 scales (one load; {@link #scales(ShortVector, int)} converts each half). */
-    private static ShortVector scaleBits(MemorySegment w, long at) {
-        return ShortVector.fromMemorySegment(SS, w, at, LE);
-    }
-
-    /** Lanes {@code part * 16 ..} of 32 f16 scales as f32: exact for finite scales >= 0 (see below). */
-    private static FloatVector scales(ShortVector bits, int part) {
-        // f16 bits << 13 put exponent and mantissa where an f32's go; read as f32 that is the value times 2^-112,
-        // for normal and subnormal f16 alike, so one multiply finishes it. Sign extension is harmless: scale >= 0.
-        IntVector h = (IntVector) bits.convertShape(VectorOperators.S2I, IS, part);
-        return h.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-    }
-
-    /** A group's 32 zero points {@code z - 8} (one load; converted per half with {@code B2I}). */
-    private static ByteVector zeroBytes(MemorySegment w, long at) {
-        return ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
-    }
-
-    private static FloatVector zeros(ByteVector z, int part) {
-        return (FloatVector) z.convertShape(VectorOperators.B2F, FS, part);
-    }
-
-    /** Lanes {@code part * 16 ..} of 16-bit block sums as f32 (exact: |T| &lt; 2^15). */
-    private static FloatVector toFloat(ShortVector t, int part) {
-        return (FloatVector) t.convertShape(VectorOperators.S2F, FS, part);
-    }
-
-    /** The 32 code bytes of one k pair, sign-extended to short lanes. */
-    private static ShortVector pair(MemorySegment w, long at) {
-        return (ShortVector) ByteVector.fromMemorySegment(B32, w, at, LE).convertShape(VectorOperators.B2S, SS, 0);
-    }
 
     /** One activation row i against the 32 weight rows of the block at {@code base}: out[0, 32). */
     private static void row1(MemorySegment w, long base, long streams, float[] meta, int k, int g, Activations a,
@@ -185,17 +177,25 @@ final class W4A8Kernels {
                 long cb = codes0 + (long) s * 8 * R;
                 int x0 = i * k + s * B;
                 ShortVector t = ShortVector.zero(SS);
-                for (int j = 0; j < B / 2; j++) {
-                    // j even: pair j/2 from stream 0; odd: pair 8 + j/2 from stream 1
-                    int p = (j >> 1) + ((j & 1) << 3);
-                    ShortVector v = pair(w, cb + (j & 1) * streams + (long) (j >> 1) * R);
-                    ShortVector lo = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                    ShortVector hi = v.lanewise(VectorOperators.ASHR, 4);
-                    t = t.add(lo.mul(codes[x0 + 2 * p])).add(hi.mul(codes[x0 + 2 * p + 1]));
+                long cb1 = cb + streams;
+                for (int q = 0; q < 8; q++) {
+                    // k pair q from stream 0 and pair 8 + q from stream 1. Loads and widening written out, not in a
+                    // helper (one that C2 leaves out of line returns boxed vectors); simple linear indices so that
+                    // C2 hoists the bounds checks.
+                    long o = (long) q * R;
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb + o, LE)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    int e = x0 + 2 * q;
+                    t = t.add(v.and(LOW).sub(EIGHT).mul(codes[e]))
+                            .add(v.lanewise(VectorOperators.ASHR, 4).mul(codes[e + 1]))
+                            .add(u.and(LOW).sub(EIGHT).mul(codes[e + 16]))
+                            .add(u.lanewise(VectorOperators.ASHR, 4).mul(codes[e + 17]));
                 }
                 float d = a.scales[x0 / B];
-                f0 = toFloat(t, 0).mul(d).add(f0);
-                f1 = toFloat(t, 1).mul(d).add(f1);
+                f0 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 0)).mul(d).add(f0);
+                f1 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 1)).mul(d).add(f1);
             }
             float zt = -a.zeroTerms[i * groups + c];
             int mc = c * META;
@@ -226,19 +226,28 @@ final class W4A8Kernels {
                 int x0 = i0 * k + s * B;
                 int x1 = x0 + k;
                 ShortVector t0 = ShortVector.zero(SS), t1 = t0;
-                for (int j = 0; j < B / 2; j++) {
-                    int e = 2 * ((j >> 1) + ((j & 1) << 3)); // as in row1
-                    ShortVector v = pair(w, cb + (j & 1) * streams + (long) (j >> 1) * R);
-                    ShortVector lo = v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 12);
-                    ShortVector hi = v.lanewise(VectorOperators.ASHR, 4);
-                    t0 = t0.add(lo.mul(codes[x0 + e])).add(hi.mul(codes[x0 + e + 1]));
-                    t1 = t1.add(lo.mul(codes[x1 + e])).add(hi.mul(codes[x1 + e + 1]));
+                long cb1 = cb + streams;
+                for (int q = 0; q < 8; q++) { // as in row1
+                    long o = (long) q * R;
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb + o, LE)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
+                            .convertShape(VectorOperators.B2S, SS, 0);
+                    ShortVector vlo = v.and(LOW).sub(EIGHT);
+                    ShortVector vhi = v.lanewise(VectorOperators.ASHR, 4);
+                    ShortVector ulo = u.and(LOW).sub(EIGHT);
+                    ShortVector uhi = u.lanewise(VectorOperators.ASHR, 4);
+                    int e0 = x0 + 2 * q, e1 = x1 + 2 * q;
+                    t0 = t0.add(vlo.mul(codes[e0])).add(vhi.mul(codes[e0 + 1]))
+                            .add(ulo.mul(codes[e0 + 16])).add(uhi.mul(codes[e0 + 17]));
+                    t1 = t1.add(vlo.mul(codes[e1])).add(vhi.mul(codes[e1 + 1]))
+                            .add(ulo.mul(codes[e1 + 16])).add(uhi.mul(codes[e1 + 17]));
                 }
                 float d0 = a.scales[x0 / B], d1 = a.scales[x1 / B];
-                f00 = toFloat(t0, 0).mul(d0).add(f00);
-                f01 = toFloat(t0, 1).mul(d0).add(f01);
-                f10 = toFloat(t1, 0).mul(d1).add(f10);
-                f11 = toFloat(t1, 1).mul(d1).add(f11);
+                f00 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 0)).mul(d0).add(f00);
+                f01 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 1)).mul(d0).add(f01);
+                f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
+                f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
             }
             int mc = c * META;
             FloatVector s0 = FloatVector.fromArray(FS, meta, mc), s1 = FloatVector.fromArray(FS, meta, mc + 16);
@@ -271,7 +280,7 @@ final class W4A8Kernels {
                     int t = 0;
                     for (int p = 0; p < B / 2; p++) {
                         int v = w.get(ValueLayout.JAVA_BYTE, geo.pairOffset(b, (c * g + sub * B) / B, p) + lane);
-                        t += ((v << 28) >> 28) * a.codes[x0 + 2 * p] + (v >> 4) * a.codes[x0 + 2 * p + 1];
+                        t += ((v & 0xf) - 8) * a.codes[x0 + 2 * p] + (v >> 4) * a.codes[x0 + 2 * p + 1];
                     }
                     int blk = x0 / B;
                     f += a.scales[blk] * (float) (t - z * a.sums[blk]);
