@@ -19,14 +19,20 @@ import jdk.incubator.vector.VectorSpecies;
  * integers up to one conversion per row block and activation block. Checked against {@link ReferenceQuantKernels}
  * in {@code VectorQuantKernelsTest}; {@link VectorQuantKernels} routes W4A8 matrices here.
  *
- * <p>Per call the activation rows are quantized once ({@link W4A8#quantizeActivations}); then each thread takes
- * blocks of 32 weight rows. For one block, one activation block b and activation row i, the 16 k pairs of b run in
- * 16-bit lanes, one lane per weight row: a 32-byte load widened to 32 shorts, the low nibble by two shifts, the high
- * by one, two multiplies by the broadcast activation codes and two adds; the 16-bit sum {@code T = sum (q-8) a}
- * cannot overflow (see {@link W4A8}). The zero points come in as {@code T - (z-8) sum a}, in int lanes, and
- * {@code d_b T} is summed over the blocks of a weight group before the group's scale multiplies it:
- * {@code y = sum_g s_g sum_{b in g} d_b (T_b - (z_g - 8) A_b)}. Activation rows go in tiles of 2 that share each
- * decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
+ * <p>Per call the activation rows are quantized once ({@link W4A8#quantizeActivations}), with per row and weight
+ * group the zero points' multiplier {@code D_g = sum_{b in g} d_b A_b}. Then each thread takes runs of blocks of 32
+ * weight rows; per block it first decodes the metadata into a heap array ({@link #decodeMeta}). For one activation
+ * block b and activation row i, the 16 k pairs of b run in 16-bit lanes, one lane per weight row: per loop step one
+ * 32-byte load from each code stream, widened to 32 shorts; the even code {@code (v & 15) - 8}, the odd one
+ * {@code v >> 4}; four multiplies by the broadcast activation codes and four adds. The 16-bit sum
+ * {@code T_b = sum (q - 8) a} cannot overflow (see {@link W4A8}); it is converted once, scaled by d_b and summed over
+ * the group, and the group finishes in f32: {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go
+ * in tiles of 2 that share each decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
+ *
+ * <p>C2 notes (each measured, docs/benchmarks.md "W4A8"): vector-returning helpers are written out inline (in an
+ * engine C2 once left the code load out of line, returning boxed vectors: 58 % of a decode step went to that
+ * call); the metadata is decoded in its own method (decoded inside the product loops it pushed C2 past its inlining
+ * node budget); a 4-row tile did too (3x slower than rows one by one), hence tiles of 2.
  *
  * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
  * loop over the same integers.

@@ -1,6 +1,7 @@
 /**
  * Matrix products over packed quantized weights (issue 7): int8 and FP8 E4M3 per output channel, int4 group-wise
- * asymmetric and NF4 group-wise, with f32 activations; and the quantized KV cache.
+ * asymmetric and NF4 group-wise, with f32 activations; W4A8 (int4 weights, int8 activation blocks, an integer
+ * product: {@link dev.tokc.runtime.kernels.quant.W4A8}); and the quantized KV cache.
  *
  * <ul>
  *   <li>{@link dev.tokc.runtime.kernels.quant.QuantFormat} / {@link dev.tokc.runtime.kernels.quant.QuantType}: the
@@ -23,7 +24,7 @@
  *
  * The runtime does not depend on the compiler, so the layout is re-stated here; {@code QuantLayoutCrossCheckTest}
  * in {@code tests/} checks both sides against each other byte for byte. Benchmarks: {@code QuantGemvBench} and
- * {@code QuantGemvCheck} under {@code runtime/src/jmh/java}, with the loop-shape A/B harnesses {@code Int8Lab} and
- * {@code Int4IntLab} (an integer int4 kernel prototype); figures in {@code docs/benchmarks.md}.
+ * {@code QuantGemvCheck} under {@code runtime/src/jmh/java}, with the A/B harnesses {@code Int8Lab} (loop shapes)
+ * and {@code W4A8Lab} (int4 against W4A8 on the same weights); figures in {@code docs/benchmarks.md}.
  */
 package dev.tokc.runtime.kernels.quant;
