@@ -79,6 +79,12 @@ final class W4A8Kernels {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
+        gemm(pool, x, m, w, bias, y, vectorized());
+    }
+
+    /** {@link #gemm} on the vector kernels or, {@code vector} false, on the scalar loop (tests run both here). */
+    static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+            boolean vector) {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
@@ -90,7 +96,6 @@ final class W4A8Kernels {
         }
         int blocks = Math.ceilDiv(n, R);
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
-        boolean vector = vectorized();
         W4A8.Geometry geo = new W4A8.Geometry(n, k, g);
         long streams = geo.streamBytes();
         pool.parallelFor(blocks, grain, (b0, b1) -> {

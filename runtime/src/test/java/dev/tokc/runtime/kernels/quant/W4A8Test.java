@@ -87,4 +87,27 @@ class W4A8Test {
         assertEquals(127, W4A8.code(1e30f, 1f), "clamped");
         assertEquals(-127, W4A8.code(-1e30f, 1f), "clamped");
     }
+
+    /** The scalar loop (machines without 512-bit vectors) computes what the reference does, padded block included. */
+    @Test
+    void scalarPathAgreesWithReference() {
+        try (Arena arena = Arena.ofShared(); dev.tokc.runtime.kernels.WorkerPool pool = new dev.tokc.runtime.kernels.WorkerPool(2)) {
+            Random random = new Random(9);
+            for (int g : new int[] {32, 64}) {
+                int n = 45;
+                int k = 2 * g;
+                int m = 3;
+                QuantizedMatrix w = Quantizer.quantize(new QuantType(QuantFormat.W4A8, g),
+                        VectorQuantKernelsTest.gaussianArray(random, n * k, 0.4), n, k, arena);
+                MemorySegment x = VectorQuantKernelsTest.gaussian(arena, random, (long) m * k, 1);
+                MemorySegment bias = VectorQuantKernelsTest.gaussian(arena, random, n, 0.4);
+                MemorySegment want = arena.allocate(4L * m * n, 64);
+                MemorySegment got = arena.allocate(4L * m * n, 64);
+                new ReferenceQuantKernels().gemm(x, m, w, bias, want);
+                W4A8Kernels.gemm(pool, x, m, w, bias, got, false);
+                VectorQuantKernelsTest.assertClose(want, got, VectorQuantKernelsTest.termScales(x, m, w, bias),
+                        "w4a8g" + g + " scalar");
+            }
+        }
+    }
 }
