@@ -90,9 +90,9 @@ final class W4A8Kernels {
         int g = w.type().groupSize();
         Activations a = new Activations(new byte[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g]);
         if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
-            pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a));
+            pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, vector));
         } else {
-            quantize(x, k, g, 0, m, a);
+            quantize(x, k, g, 0, m, a, vector);
         }
         int blocks = Math.ceilDiv(n, R);
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
@@ -127,11 +127,56 @@ final class W4A8Kernels {
         });
     }
 
-    private static void quantize(MemorySegment x, int k, int g, int r0, int r1, Activations a) {
-        W4A8.quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
+    private static void quantize(MemorySegment x, int k, int g, int r0, int r1, Activations a, boolean vector) {
+        if (vector) {
+            quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
+        } else {
+            W4A8.quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
+        }
         for (int b = r0 * k / B; b < r1 * k / B; b++) {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
         }
+    }
+
+    /**
+     * {@link W4A8#quantizeActivations} with vectors, the same codes, scales and sums bit for bit (W4A8Test checks
+     * it): the division is the same IEEE division; {@code Math.round} (nearest, ties up) is a truncating conversion
+     * corrected by the exact remainder {@code q - trunc(q)}: +1 when it is at least 1/2, -1 when it is below -1/2.
+     */
+    static void quantizeActivations(MemorySegment x, int k, int r0, int r1, byte[] codes, float[] scales, int[] sums) {
+        int blocks = k / B;
+        for (int r = r0; r < r1; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long at = (long) r * k + (long) b * B;
+                FloatVector v0 = FloatVector.fromMemorySegment(FS, x, 4 * at, LE);
+                FloatVector v1 = FloatVector.fromMemorySegment(FS, x, 4 * at + 64, LE);
+                float max = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
+                float d = max / 127f;
+                int sum = 0;
+                if (d != 0) {
+                    IntVector c0 = roundClamped(v0.div(d));
+                    IntVector c1 = roundClamped(v1.div(d));
+                    ((ByteVector) c0.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0))
+                            .intoArray(codes, (int) at);
+                    ((ByteVector) c1.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0))
+                            .intoArray(codes, (int) at + 16);
+                    sum = c0.add(c1).reduceLanes(VectorOperators.ADD);
+                } else {
+                    java.util.Arrays.fill(codes, (int) at, (int) at + B, (byte) 0);
+                }
+                scales[r * blocks + b] = d;
+                sums[r * blocks + b] = sum;
+            }
+        }
+    }
+
+    /** {@code clamp(Math.round(q), -127, 127)} per lane (NaN gives 0, as Math.round does). */
+    private static IntVector roundClamped(FloatVector q) {
+        IntVector t = (IntVector) q.convert(VectorOperators.F2I, 0);
+        FloatVector frac = q.sub((FloatVector) t.convert(VectorOperators.I2F, 0));
+        t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(IS))
+                .sub(1, frac.compare(VectorOperators.LT, -0.5f).cast(IS));
+        return t.max(-127).min(127);
     }
 
     /** {@code out[t * 32 + lane]} for activation rows i0 .. i0 + rows - 1 into y, with the bias, real rows only. */

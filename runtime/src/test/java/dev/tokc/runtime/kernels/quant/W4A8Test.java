@@ -110,4 +110,61 @@ class W4A8Test {
             }
         }
     }
+
+    /**
+     * The vector activation quantizer gives the scalar definition's codes, scales and sums bit for bit: random blocks
+     * of every scale, exact ties (max 127 makes d = 1), values next to ties, zeros, subnormals, infinities and NaN.
+     */
+    @Test
+    void vectorActivationQuantizerMatchesTheDefinition() {
+        int blocks = 400;
+        int k = blocks * 32;
+        float[] x = new float[k];
+        Random random = new Random(17);
+        for (int b = 0; b < blocks; b++) {
+            double scale = Math.pow(10, random.nextInt(12) - 6);
+            for (int e = 0; e < 32; e++) {
+                x[b * 32 + e] = (float) (random.nextGaussian() * scale);
+            }
+            switch (b % 8) {
+                case 0 -> { // exact ties and near-ties with d = 1
+                    x[b * 32] = 127f;
+                    for (int e = 1; e < 32; e++) {
+                        float tie = (random.nextInt(253) - 126) + 0.5f;
+                        x[b * 32 + e] = switch (e % 3) {
+                            case 0 -> tie;
+                            case 1 -> Math.nextUp(tie);
+                            default -> Math.nextDown(tie);
+                        };
+                    }
+                }
+                case 1 -> java.util.Arrays.fill(x, b * 32, b * 32 + 32, 0f);
+                case 2 -> x[b * 32 + 5] = Float.MIN_VALUE * (1 + random.nextInt(100));
+                case 3 -> x[b * 32 + 7] = Float.NaN;
+                case 4 -> x[b * 32 + 9] = random.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY;
+                case 5 -> { // a block of subnormals only
+                    for (int e = 0; e < 32; e++) {
+                        x[b * 32 + e] = Float.MIN_VALUE * (random.nextInt(2000) - 1000);
+                    }
+                }
+                default -> { }
+            }
+        }
+        MemorySegment xs = MemorySegment.ofArray(x);
+        byte[] codes = new byte[k];
+        byte[] vcodes = new byte[k];
+        float[] scales = new float[blocks];
+        float[] vscales = new float[blocks];
+        int[] sums = new int[blocks];
+        int[] vsums = new int[blocks];
+        W4A8.quantizeActivations(xs, k, 0, 1, codes, scales, sums);
+        W4A8Kernels.quantizeActivations(xs, k, 0, 1, vcodes, vscales, vsums);
+        for (int i = 0; i < k; i++) {
+            assertEquals(codes[i], vcodes[i], "code " + i + " of x = " + x[i]);
+        }
+        for (int b = 0; b < blocks; b++) {
+            assertEquals(Float.floatToRawIntBits(scales[b]), Float.floatToRawIntBits(vscales[b]), "scale of block " + b);
+            assertEquals(sums[b], vsums[b], "sum of block " + b);
+        }
+    }
 }
