@@ -17,7 +17,7 @@ public enum QuantFormat {
      * W4A8: int4's weights (this layout, these numbers) in a product whose activations are quantized to int8 per
      * block of {@link #W4A8_BLOCK} along k first (the scheme of llama.cpp's Q4_0 x Q8_0): the format names the
      * product, as GGML's weight types name their dot product's activation type. Group sizes are multiples of the
-     * block. See {@code interp.TargetOps.quantizeActivationBlocks} for the activation rounding; the JVM backend
+     * block. See {@code interp.QuantizedBlocks.quantizeActivationBlocks} for the activation rounding; the JVM backend
      * stores these weights re-laid out for an integer kernel.
      */
     W4A8("w4a8", 4, 4, true);

@@ -3,6 +3,7 @@ package dev.tokc.codegen.jvm;
 import dev.tokc.ir.Graph;
 import dev.tokc.ir.Node;
 import dev.tokc.ir.PrimitiveOp;
+import dev.tokc.ir.QuantFormat;
 import dev.tokc.ir.QuantType;
 import dev.tokc.ir.Shape;
 import dev.tokc.ir.SourceOp;
@@ -11,7 +12,6 @@ import dev.tokc.ir.Tensor;
 import dev.tokc.runtime.artifact.Quantization;
 import dev.tokc.runtime.kernels.ElementType;
 import dev.tokc.runtime.kernels.ReferenceKernels;
-import dev.tokc.ir.QuantFormat;
 import dev.tokc.runtime.kernels.quant.Quantizer;
 import dev.tokc.runtime.kernels.quant.W4A8;
 import java.lang.foreign.Arena;
@@ -97,7 +97,7 @@ final class QuantizedWeights {
         long rowBytes = type.bytesPerRow(cols);
         long at = 0;
         try (Arena scratch = Arena.ofConfined()) {
-            long rowsTotal = Math.toIntExact(dense.shape().dim(0).value());
+            int rowsTotal = Math.toIntExact(dense.shape().dim(0).value());
             MemorySegment out = w4a8 ? scratch.allocate(type.packedBytes(rowsTotal, cols), 8) : dst;
             int chunkRows = Math.max(1, (1 << 16) / cols);
             MemorySegment f32 = scratch.allocate(4L * chunkRows * cols, 64);
@@ -122,7 +122,7 @@ final class QuantizedWeights {
                 throw new IllegalStateException("weight '" + w.key() + "': quantized " + at + " bytes, expected " + out.byteSize());
             }
             if (w4a8) {
-                W4A8.interleave(out, Math.toIntExact(rowsTotal), cols, type.groupSize(), dst);
+                W4A8.interleave(out, rowsTotal, cols, type.groupSize(), dst);
             }
         }
         return true;
