@@ -19,20 +19,23 @@ import jdk.incubator.vector.VectorSpecies;
  * integers up to one conversion per row block and activation block. Checked against {@link ReferenceQuantKernels}
  * in {@code VectorQuantKernelsTest}; {@link VectorQuantKernels} routes W4A8 matrices here.
  *
- * <p>Per call the activation rows are quantized once ({@link W4A8#quantizeActivations}), with per row and weight
- * group the zero points' multiplier {@code D_g = sum_{b in g} d_b A_b}. Then each thread takes runs of blocks of 32
- * weight rows; per block it first decodes the metadata into a heap array ({@link #decodeMeta}). For one activation
+ * <p>Per call the activation rows are quantized once ({@link #quantizeActivations}, the vector form of
+ * {@link W4A8#quantizeActivations}), with per row and weight group the zero points' multiplier
+ * {@code D_g = sum_{b in g} d_b A_b}. Then each thread takes runs of blocks of 32 weight rows. For one activation
  * block b and activation row i, the 16 k pairs of b run in 16-bit lanes, one lane per weight row: per loop step one
  * 32-byte load from each code stream, widened to 32 shorts; the even code {@code (v & 15) - 8}, the odd one
  * {@code v >> 4}; four multiplies by the broadcast activation codes and four adds. The 16-bit sum
  * {@code T_b = sum (q - 8) a} cannot overflow (see {@link W4A8}); it is converted once, scaled by d_b and summed over
- * the group, and the group finishes in f32: {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go
- * in tiles of 2 that share each decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
+ * the group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
+ * points converted from bytes): {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2
+ * that share each decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
  *
- * <p>C2 notes (each measured, docs/benchmarks.md "W4A8"): vector-returning helpers are written out inline (in an
- * engine C2 once left the code load out of line, returning boxed vectors: 58 % of a decode step went to that
- * call); the metadata is decoded in its own method (decoded inside the product loops it pushed C2 past its inlining
- * node budget); a 4-row tile did too (3x slower than rows one by one), hence tiles of 2.
+ * <p>C2 notes (each measured, docs/benchmarks.md "W4A8"): every vector expression is written out inline, no helper
+ * methods (in an engine C2 once left a load helper out of line, returning boxed vectors: 58 % of a decode step went
+ * to that call), and the loops are kept lean (simple linear addresses, no shift pairs) so that the metadata decode
+ * fits in the same compiled method under C2's inlining node budget: decoded in a separate pass into a heap array,
+ * as an earlier version had to, it was read as bursts from DRAM and cost a quarter of the batch-1 throughput. A
+ * 4-row tile does not fit the budget (3x slower than rows one by one), hence tiles of 2.
  *
  * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
  * loop over the same integers.
@@ -63,17 +66,9 @@ final class W4A8Kernels {
      */
     private record Activations(byte[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
 
-    /** Per pool thread: a block's decoded metadata and the output tile (allocating them per call cost ~8 %). */
+    /** Per pool thread: the output tile (allocating scratch per call cost ~8 % of a step). */
     private static final class Scratch {
         final float[] out = new float[2 * R];
-        float[] meta = new float[0];
-
-        float[] meta(int length) {
-            if (meta.length < length) {
-                meta = new float[length];
-            }
-            return meta;
-        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -110,10 +105,8 @@ final class W4A8Kernels {
                 }
                 return;
             }
-            float[] meta = scratch.meta(k / g * META);
             for (int b = b0; b < b1; b++) {
-                decodeMeta(w.data(), geo.metaOffset(b, 0), k / g, meta);
-                long base = geo.pairOffset(b, 0, 0);
+                long base = geo.pairOffset(b, 0, 0), meta = geo.metaOffset(b, 0);
                 int i = 0;
                 for (; i + 2 <= m; i += 2) {
                     tile2(w.data(), base, streams, meta, k, g, a, i, out);
@@ -192,35 +185,11 @@ final class W4A8Kernels {
         }
     }
 
-    /** Floats per group in a block's decoded metadata: 32 scales, then 32 zero points {@code z - 8}. */
-    private static final int META = 2 * R;
-
     /**
-     * A block's scales and zero points as f32 into {@code meta[c * META ..]} for each of its {@code groups} groups,
-     * once per block and call: the product loops then read them from a heap array (their segment loads and
-     * conversions inside the loops pushed C2 past its inlining node budget, and the calls it left cost more than
-     * the arithmetic).
+     * One activation row i against the 32 weight rows of one block (codes from {@code base} in stream 0, stream 1
+     * {@code streams} bytes further; group metadata at {@code metaBase}): out[0, 32).
      */
-    private static void decodeMeta(MemorySegment w, long base, int groups, float[] meta) {
-        for (int c = 0; c < groups; c++) {
-            long at = base + c * W4A8.META_BYTES;
-            // f16 bits << 13 put exponent and mantissa where an f32's go; read as f32 that is the value times 2^-112,
-            // for normal and subnormal f16 alike, so one multiply finishes it. Sign extension is harmless: the
-            // layout's scales are >= 0 (W4A8.interleave). Written out, not in helpers, for C2's inlining.
-            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
-            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
-            ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f).intoArray(meta, c * META);
-            ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f).intoArray(meta, c * META + 16);
-            ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0)).intoArray(meta, c * META + R);
-            ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).intoArray(meta, c * META + R + 16);
-        }
-    }
-
-
-    /** One activation row i against the 32 weight rows of the block at {@code base}: out[0, 32). */
-    private static void row1(MemorySegment w, long base, long streams, float[] meta, int k, int g, Activations a,
+    private static void row1(MemorySegment w, long base, long streams, long metaBase, int k, int g, Activations a,
             int i, float[] out) {
         byte[] codes = a.codes;
         int groups = k / g;
@@ -235,9 +204,6 @@ final class W4A8Kernels {
                 ShortVector t = ShortVector.zero(SS);
                 long cb1 = cb + streams;
                 for (int q = 0; q < 8; q++) {
-                    // k pair q from stream 0 and pair 8 + q from stream 1. Loads and widening written out, not in a
-                    // helper (one that C2 leaves out of line returns boxed vectors); simple linear indices so that
-                    // C2 hoists the bounds checks.
                     long o = (long) q * R;
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb + o, LE)
                             .convertShape(VectorOperators.B2S, SS, 0);
@@ -254,22 +220,27 @@ final class W4A8Kernels {
                 f1 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 1)).mul(d).add(f1);
             }
             float zt = -a.zeroTerms[i * groups + c];
-            int mc = c * META;
-            acc0 = FloatVector.fromArray(FS, meta, mc + R).mul(zt).add(f0).fma(FloatVector.fromArray(FS, meta, mc), acc0);
-            acc1 = FloatVector.fromArray(FS, meta, mc + R + 16).mul(zt).add(f1)
-                    .fma(FloatVector.fromArray(FS, meta, mc + 16), acc1);
+            long at = metaBase + c * W4A8.META_BYTES;
+            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
+            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+            FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            acc0 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0)).mul(zt).add(f0).fma(s0, acc0);
+            acc1 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).mul(zt).add(f1).fma(s1, acc1);
         }
         acc0.intoArray(out, 0);
         acc1.intoArray(out, 16);
     }
 
     /**
-     * Activation rows i0 and i0 + 1 against the block at {@code base}, each decoded weight vector serving both:
+     * Activation rows i0 and i0 + 1 against one block (as {@link #row1}), each decoded weight vector serving both:
      * out[0, 32) for row i0, out[32, 64) for i0 + 1. Two rows, not four: a 4-row tile pushed C2 past its inlining
      * node budget (NodeCountInliningCutoff) and ran 3x slower than one row at a time.
      */
-    private static void tile2(MemorySegment w, long base, long streams, float[] meta, int k, int g, Activations a,
-            int i0, float[] out) {
+    private static void tile2(MemorySegment w, long base, long streams, long metaBase, int k, int g,
+            Activations a, int i0, float[] out) {
         byte[] codes = a.codes;
         int groups = k / g;
         long codes0 = base;
@@ -305,9 +276,15 @@ final class W4A8Kernels {
                 f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
                 f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
             }
-            int mc = c * META;
-            FloatVector s0 = FloatVector.fromArray(FS, meta, mc), s1 = FloatVector.fromArray(FS, meta, mc + 16);
-            FloatVector z0 = FloatVector.fromArray(FS, meta, mc + R), z1 = FloatVector.fromArray(FS, meta, mc + R + 16);
+            long at = metaBase + c * W4A8.META_BYTES;
+            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
+            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+            FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
+                    .reinterpretAsFloats().mul(0x1p112f);
+            FloatVector z0 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0);
+            FloatVector z1 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1);
             int zt = i0 * groups + c;
             a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
             a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
