@@ -13,19 +13,43 @@ class WorkerPoolTest {
 
     @Test
     void coversEveryIndexExactlyOnce() {
+        coversEveryIndexExactlyOnce(false);
+        coversEveryIndexExactlyOnce(true);
+    }
+
+    /** Front-loaded slices: the first ranges are the long ones (3/7 of a thread's share for 2 threads). */
+    @Test
+    void frontLoadedSlicesShrinkTowardTheEnd() {
+        try (WorkerPool pool = new WorkerPool(2)) {
+            java.util.List<int[]> ranges = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            pool.parallelForFrontLoaded(1400, 1, (s, e) -> ranges.add(new int[] {s, e}));
+            ranges.sort(java.util.Comparator.comparingInt(r -> r[0]));
+            int[] lengths = ranges.stream().mapToInt(r -> r[1] - r[0]).toArray();
+            assertEquals(java.util.List.of(300, 300, 200, 200, 100, 100, 100, 100),
+                    java.util.Arrays.stream(lengths).boxed().toList());
+        }
+    }
+
+    private static void coversEveryIndexExactlyOnce(boolean frontLoaded) {
         for (int threads : new int[] {1, 2, 3, 5}) {
             try (WorkerPool pool = new WorkerPool(threads)) {
                 for (int count : new int[] {1, 2, 3, 7, 64, 1000}) {
                     for (int grain : new int[] {1, 4, 16, 2000}) {
                         AtomicIntegerArray hits = new AtomicIntegerArray(count);
-                        pool.parallelFor(count, grain, (s, e) -> {
+                        WorkerPool.RangeTask task = (s, e) -> {
                             assertTrue(s % grain == 0, "range starts on a grain boundary");
                             for (int i = s; i < e; i++) {
                                 hits.incrementAndGet(i);
                             }
-                        });
+                        };
+                        if (frontLoaded) {
+                            pool.parallelForFrontLoaded(count, grain, task);
+                        } else {
+                            pool.parallelFor(count, grain, task);
+                        }
                         for (int i = 0; i < count; i++) {
-                            assertEquals(1, hits.get(i), "index " + i + " count " + count + " grain " + grain);
+                            assertEquals(1, hits.get(i), "index " + i + " count " + count + " grain " + grain
+                                    + (frontLoaded ? " front-loaded" : ""));
                         }
                     }
                 }

@@ -93,7 +93,7 @@ final class W4A8Kernels {
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
         W4A8.Geometry geo = new W4A8.Geometry(n, k, g);
         long streams = geo.streamBytes();
-        pool.parallelFor(blocks, grain, (b0, b1) -> {
+        pool.parallelForFrontLoaded(blocks, grain, (b0, b1) -> {
             Scratch scratch = SCRATCH.get();
             float[] out = scratch.out;
             if (!vector) {
