@@ -64,7 +64,7 @@ final class W4A8Kernels {
      * The quantized activations of one call: codes, block scales d_b and block code sums A_b, and per row and
      * weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}.
      */
-    private record Activations(byte[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
+    private record Activations(short[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
 
     /** Per pool thread: the output tile (allocating scratch per call cost ~8 % of a step). */
     private static final class Scratch {
@@ -83,7 +83,7 @@ final class W4A8Kernels {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
-        Activations a = new Activations(new byte[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g]);
+        Activations a = new Activations(new short[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g]);
         if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
             pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, vector));
         } else {
@@ -124,7 +124,11 @@ final class W4A8Kernels {
         if (vector) {
             quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
         } else {
-            W4A8.quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
+            byte[] codes = new byte[r1 * k]; // the definition writes bytes; the kernels read shorts
+            W4A8.quantizeActivations(x, k, r0, r1, codes, a.scales, a.sums);
+            for (int i = r0 * k; i < r1 * k; i++) {
+                a.codes[i] = codes[i];
+            }
         }
         for (int b = r0 * k / B; b < r1 * k / B; b++) {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
@@ -136,7 +140,7 @@ final class W4A8Kernels {
      * it): the division is the same IEEE division; {@code Math.round} (nearest, ties up) is a truncating conversion
      * corrected by the exact remainder {@code q - trunc(q)}: +1 when it is at least 1/2, -1 when it is below -1/2.
      */
-    static void quantizeActivations(MemorySegment x, int k, int r0, int r1, byte[] codes, float[] scales, int[] sums) {
+    static void quantizeActivations(MemorySegment x, int k, int r0, int r1, short[] codes, float[] scales, int[] sums) {
         int blocks = k / B;
         for (int r = r0; r < r1; r++) {
             for (int b = 0; b < blocks; b++) {
@@ -149,13 +153,13 @@ final class W4A8Kernels {
                 if (d != 0) {
                     IntVector c0 = roundClamped(v0.div(d));
                     IntVector c1 = roundClamped(v1.div(d));
-                    ((ByteVector) c0.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0))
+                    ((ShortVector) c0.convertShape(VectorOperators.I2S, ShortVector.SPECIES_256, 0))
                             .intoArray(codes, (int) at);
-                    ((ByteVector) c1.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0))
+                    ((ShortVector) c1.convertShape(VectorOperators.I2S, ShortVector.SPECIES_256, 0))
                             .intoArray(codes, (int) at + 16);
                     sum = c0.add(c1).reduceLanes(VectorOperators.ADD);
                 } else {
-                    java.util.Arrays.fill(codes, (int) at, (int) at + B, (byte) 0);
+                    java.util.Arrays.fill(codes, (int) at, (int) at + B, (short) 0);
                 }
                 scales[r * blocks + b] = d;
                 sums[r * blocks + b] = sum;
@@ -191,7 +195,7 @@ final class W4A8Kernels {
      */
     private static void row1(MemorySegment w, long base, long streams, long metaBase, int k, int g, Activations a,
             int i, float[] out) {
-        byte[] codes = a.codes;
+        short[] codes = a.codes;
         int groups = k / g;
         long codes0 = base;
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
@@ -241,7 +245,7 @@ final class W4A8Kernels {
      */
     private static void tile2(MemorySegment w, long base, long streams, long metaBase, int k, int g,
             Activations a, int i0, float[] out) {
-        byte[] codes = a.codes;
+        short[] codes = a.codes;
         int groups = k / g;
         long codes0 = base;
         FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;

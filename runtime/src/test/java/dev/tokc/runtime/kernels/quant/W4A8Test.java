@@ -152,7 +152,7 @@ class W4A8Test {
         }
         MemorySegment xs = MemorySegment.ofArray(x);
         byte[] codes = new byte[k];
-        byte[] vcodes = new byte[k];
+        short[] vcodes = new short[k];
         float[] scales = new float[blocks];
         float[] vscales = new float[blocks];
         int[] sums = new int[blocks];
@@ -160,7 +160,7 @@ class W4A8Test {
         W4A8.quantizeActivations(xs, k, 0, 1, codes, scales, sums);
         W4A8Kernels.quantizeActivations(xs, k, 0, 1, vcodes, vscales, vsums);
         for (int i = 0; i < k; i++) {
-            assertEquals(codes[i], vcodes[i], "code " + i + " of x = " + x[i]);
+            assertEquals(codes[i], (int) vcodes[i], "code " + i + " of x = " + x[i]);
         }
         for (int b = 0; b < blocks; b++) {
             assertEquals(Float.floatToRawIntBits(scales[b]), Float.floatToRawIntBits(vscales[b]), "scale of block " + b);
