@@ -167,4 +167,37 @@ class W4A8Test {
             assertEquals(sums[b], vsums[b], "sum of block " + b);
         }
     }
+
+    /**
+     * The 16-bit sums at their extremes: constant groups quantize to q = 0 (negative values: q - 8 = -8) or q = 15
+     * (positive: 7), and constant activation blocks to codes of +-127, so a block's sum is -8 x 127 x 32 = -32512 or
+     * 7 x 127 x 32 = 28448 (and their negatives): the kernels must agree with the reference, vector and scalar.
+     */
+    @Test
+    void extremeSumsDoNotOverflow() {
+        int n = 64;
+        int k = 64;
+        int m = 3;
+        float[] w = new float[n * k];
+        for (int r = 0; r < n; r++) {
+            java.util.Arrays.fill(w, r * k, (r + 1) * k, r % 2 == 0 ? -0.5f : 0.25f);
+        }
+        try (Arena arena = Arena.ofShared(); dev.tokc.runtime.kernels.WorkerPool pool = new dev.tokc.runtime.kernels.WorkerPool(2)) {
+            QuantizedMatrix q = Quantizer.quantize(new QuantType(QuantFormat.W4A8, 32), w, n, k, arena);
+            MemorySegment x = arena.allocate(4L * m * k, 64);
+            for (int i = 0; i < m * k; i++) {
+                x.setAtIndex(dev.tokc.runtime.kernels.Elements.F32, i, i / k == 1 ? -3f : 2f);
+            }
+            MemorySegment want = arena.allocate(4L * m * n, 64);
+            new ReferenceQuantKernels().gemm(x, m, q, null, want);
+            assertEquals(-0.5f * 2f * k, want.getAtIndex(dev.tokc.runtime.kernels.Elements.F32, 0), 0.05,
+                    "the reference itself: -0.5 x 2 x 64 (up to the f16 scale)");
+            for (boolean vector : new boolean[] {true, false}) {
+                MemorySegment got = arena.allocate(4L * m * n, 64);
+                W4A8Kernels.gemm(pool, x, m, q, null, got, vector);
+                VectorQuantKernelsTest.assertClose(want, got, VectorQuantKernelsTest.termScales(x, m, q, null),
+                        vector ? "vector" : "scalar");
+            }
+        }
+    }
 }
