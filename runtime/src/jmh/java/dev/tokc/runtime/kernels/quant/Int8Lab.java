@@ -3,7 +3,6 @@ package dev.tokc.runtime.kernels.quant;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.Random;
 
 import dev.tokc.runtime.kernels.Elements;
@@ -54,43 +53,22 @@ public final class Int8Lab {
                 MemorySegment y = arena.allocate(4L * n, 64);
                 MemorySegment ref = arena.allocate(4L * n, 64);
                 new VectorQuantKernels(pool).gemv(x, w[0], null, ref);
-                long[][] best = new long[vs.length][];
-                for (int v = 0; v < vs.length; v++) {
-                    best[v] = new long[0];
-                }
-                for (int round = 0; round < 6; round++) {
-                    for (int v = 0; v < vs.length; v++) {
-                        Variant var = vs[v];
-                        long[] times = new long[400];
-                        int c = 0;
-                        long start = System.nanoTime();
-                        int calls = 0;
-                        while (System.nanoTime() - start < 300_000_000L) {
-                            QuantizedMatrix m = w[calls % w.length];
-                            long t0 = System.nanoTime();
-                            pool.parallelFor(n, 64, (a, b) -> var.rows(x, xa, m, y, a, b));
-                            long t = System.nanoTime() - t0;
-                            if (round > 0 && c < times.length) {
-                                times[c++] = t;
-                            }
-                            calls++;
-                        }
-                        long[] all = Arrays.copyOf(best[v], best[v].length + c);
-                        System.arraycopy(times, 0, all, best[v].length, c);
-                        best[v] = all;
-                        if (round == 0) {
-                            float err = 0;
-                            for (int j = 0; j < n; j++) {
-                                err = Math.max(err, Math.abs(y.getAtIndex(Elements.F32, j) - ref.getAtIndex(Elements.F32, j)));
-                            }
-                            System.out.printf("%s %s maxerr %.2e%n", names[v], shape, err);
-                        }
+                for (int v = 0; v < vs.length; v++) { // each variant's error against the product kernel
+                    Variant var = vs[v];
+                    pool.parallelFor(n, 64, (a, b) -> var.rows(x, xa, w[0], y, a, b));
+                    float err = 0;
+                    for (int j = 0; j < n; j++) {
+                        err = Math.max(err, Math.abs(y.getAtIndex(Elements.F32, j) - ref.getAtIndex(Elements.F32, j)));
                     }
+                    System.out.printf("%s %s maxerr %.2e%n", names[v], shape, err);
                 }
+                long[][] best = InterleavedTiming.run(vs.length, 6, 300_000_000L, 400, (v, call) -> {
+                    QuantizedMatrix m = w[call % w.length];
+                    pool.parallelFor(n, 64, (a, b) -> vs[v].rows(x, xa, m, y, a, b));
+                });
                 long bytes = w[0].packedBytes();
                 for (int v = 0; v < vs.length; v++) {
                     long[] t = best[v];
-                    Arrays.sort(t);
                     System.out.printf("%-7s %s thr=%d best %.1f GB/s  p25 %.1f  median %.1f GB/s (%d calls)%n", names[v], shape,
                             threads, bytes / (double) t[0], bytes / (double) t[t.length / 4], bytes / (double) t[t.length / 2], t.length);
                 }

@@ -2,7 +2,6 @@ package dev.tokc.runtime.kernels.quant;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.Random;
 
 import dev.tokc.runtime.kernels.Elements;
@@ -51,30 +50,10 @@ public final class W4A8Lab {
                     }
                     System.out.printf("%s %s m=%d: max |kernel - reference| %.2e (max |y| %.2e)%n", types[v], shape, m, err, max);
                 }
-                long[][] times = new long[2][0];
-                for (int round = 0; round < 6; round++) {
-                    for (int v = 0; v < 2; v++) {
-                        long[] t = new long[2000];
-                        int c = 0;
-                        int calls = 0;
-                        long start = System.nanoTime();
-                        while (System.nanoTime() - start < 300_000_000L) {
-                            long t0 = System.nanoTime();
-                            kernels.gemm(x, m, ws[v][calls % ws[v].length], null, y);
-                            long dt = System.nanoTime() - t0;
-                            if (round > 0 && c < t.length) {
-                                t[c++] = dt;
-                            }
-                            calls++;
-                        }
-                        long[] all = Arrays.copyOf(times[v], times[v].length + c);
-                        System.arraycopy(t, 0, all, times[v].length, c);
-                        times[v] = all;
-                    }
-                }
+                long[][] times = InterleavedTiming.run(2, 6, 300_000_000L, 2000,
+                        (v, call) -> kernels.gemm(x, m, ws[v][call % ws[v].length], null, y));
                 for (int v = 0; v < 2; v++) {
                     long[] t = times[v];
-                    Arrays.sort(t);
                     double weights = (double) n * k * m;
                     System.out.printf("%-8s %s m=%d thr=%d best %.1f us = %.1f G weights/s, median %.1f (%.1f GB/s)%n",
                             types[v], shape, m, threads, t[0] / 1e3, weights / t[0], weights / t[t.length / 2],
