@@ -27,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code v >> 4}; four multiplies by the broadcast activation codes and four adds. The 16-bit sum
  * {@code T_b = sum (q - 8) a} cannot overflow (see {@link W4A8}); it is converted once, scaled by d_b and summed over
  * the group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
- * points converted from bytes): {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2
+ * points converted from bytes; the shift-and-2^112 trick is {@code VectorConversions.f16ToFloat}'s, without its
+ * sign, infinity and NaN handling, which the layout rules out: {@link W4A8#interleave} writes finite scales >= 0): {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2
  * that share each decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
  *
  * <p>C2 notes (each measured, docs/benchmarks.md "W4A8"): every vector expression is written out inline, no helper
@@ -282,6 +283,7 @@ final class W4A8Kernels {
                 f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
                 f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
             }
+            // the group metadata as in row1, written out again on purpose (see the class comment)
             long at = metaBase + c * W4A8.META_BYTES;
             ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
             ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
