@@ -28,9 +28,9 @@ import java.lang.foreign.ValueLayout;
  * </pre>
  * The 32 bytes of a k pair p hold one byte per row r: {@code q_r,2p | (q_r,2p+1 - 8) << 4}. That is 3 + G/2 bytes
  * per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A load of 32 code bytes is
- * one k pair for all 32 rows, widened to 16-bit lanes: the even code is {@code (v & 15) - 8}, the odd one (stored
- * minus 8) the arithmetic shift {@code v >> 4}. (Not a signed low nibble: its two sign-extending shifts cost more,
- * since C2 reloads a shift's count before every shift.) Why regions and two code streams: the batch-1 loop
+ * one k pair for all 32 rows, widened to 16-bit lanes: {@code v = q0 + 16 (q1 - 8)}, the odd code (stored minus 8)
+ * is the arithmetic shift {@code v >> 4}, and the kernels never isolate the even one ({@code W4A8Kernels.pairCodes}
+ * folds it into the activation codes). Why regions and two code streams: the batch-1 loop
  * alternates between two distant streams, as the int4 kernel's row pairs do; one sequential stream per core, or
  * streams that restart every block, measured at half the DRAM throughput or less (docs/benchmarks.md, "W4A8").
  */

@@ -21,24 +21,30 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Per call the activation rows are quantized once ({@link #quantizeActivations}, the vector form of
  * {@link W4A8#quantizeActivations}), with per row and weight group the zero points' multiplier
- * {@code D_g = sum_{b in g} d_b A_b}. Then each thread takes runs of blocks of 32 weight rows. For one activation
- * block b and activation row i, the 16 k pairs of b run in 16-bit lanes, one lane per weight row: per loop step one
- * 32-byte load from each code stream, widened to 32 shorts; the even code {@code (v & 15) - 8}, the odd one
- * {@code v >> 4}; four multiplies by the broadcast activation codes and four adds. The 16-bit sum
- * {@code T_b = sum (q - 8) a} cannot overflow (see {@link W4A8}); it is converted once, scaled by d_b and summed over
- * the group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
+ * {@code D_g = sum_{b in g} d_b A_b}, and rewritten as the pair codes the kernels multiply ({@link #pairCodes}).
+ * Then each thread takes runs of blocks of 32 weight rows. One loop walks an activation row's k pairs against one
+ * block, in 16-bit lanes, one lane per weight row: per step one 32-byte load from each code stream, widened to 32
+ * shorts v; the products {@code v a0 + (v >> 4) a1'} per stream (no mask, no subtraction: see {@link #pairCodes});
+ * four multiplies by broadcast codes, summed as a tree. The 16-bit sum {@code T_b = sum (q - 8) a} of activation
+ * block b is exact (see {@link W4A8}); at the block's end it is converted once, scaled by d_b and summed over the
+ * group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
  * points converted from bytes; the shift-and-2^112 trick is {@code VectorConversions.f16ToFloat}'s, without its
- * sign, infinity and NaN handling, which the layout rules out: {@link W4A8#interleave} writes finite scales >= 0): {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2
- * that share each decoded weight vector ({@link #tile2}); an odd last one alone ({@link #row1}).
+ * sign, infinity and NaN handling, which the layout rules out: {@link W4A8#interleave} writes finite scales >= 0):
+ * {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2 that share each decoded weight
+ * vector ({@link #tile2}); an odd last one alone ({@link #row1}).
  *
- * <p>C2 notes (each measured, docs/benchmarks.md "W4A8"): every vector expression is written out inline, no helper
- * methods (in an engine C2 once left a load helper out of line, returning boxed vectors: 58 % of a decode step went
- * to that call), and the loops are kept lean (simple linear addresses, no shift pairs) so that the metadata decode
- * fits in the same compiled method under C2's inlining node budget: decoded in a separate pass into a heap array,
- * as an earlier version had to, it was read as bursts from DRAM and cost a quarter of the batch-1 throughput. A
- * 4-row tile does not fit the budget (3x slower than rows one by one), hence tiles of 2. The activation codes are
- * shorts, not bytes: C2 then broadcasts each from memory instead of a sign-extending load and a register broadcast
- * (+16-18 % for the kernel).
+ * <p>What the loop shape is for (each measured, docs/benchmarks.md "W4A8"): a 512-bit add's latency here is two
+ * cycles, so the step's four products go into the running sum as a tree (one dependent add per step), not as a
+ * chain of four (8 cycles per step in an assembly loop, 3.5 as a tree); one loop per row and block, not one per
+ * activation block, because C2 sets up its range-check elimination (pre-, main and post-loop, ~80 scalar
+ * instructions) at every entry to a loop, which an 8-step loop paid per 8 steps; the shift count is a vector, since
+ * C2 re-materialises a scalar shift count before every shift of an unrolled loop. Every vector expression is written
+ * out inline, no helper methods (in an engine C2 once left a load helper out of line, returning boxed vectors: 58 %
+ * of a decode step went to that call), so that the metadata decode fits in the same compiled method under C2's
+ * inlining node budget: decoded in a separate pass into a heap array, as an earlier version had to, it was read as
+ * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile does not fit the budget (3x slower
+ * than rows one by one), hence tiles of 2. The activation codes are shorts, not bytes: C2 then broadcasts each from
+ * memory instead of a sign-extending load and a register broadcast (+16-18 % for the kernel).
  *
  * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
  * loop over the same integers.
@@ -53,8 +59,6 @@ final class W4A8Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int R = W4A8.ROWS;
     private static final int B = W4A8.BLOCK;
-    private static final short LOW = 0xf;
-    private static final short EIGHT = 8;
     /** Multiply-adds below which a product runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1 << 16;
 
@@ -65,9 +69,12 @@ final class W4A8Kernels {
 
     /**
      * The quantized activations of one call: codes (int8 values in shorts), block scales d_b and block code sums
-     * A_b, and per row and weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}.
+     * A_b, per row and weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}, and for the vector
+     * kernels (null on the scalar path) the pair codes and per block the start of its 16-bit sum
+     * ({@link #pairCodes}).
      */
-    private record Activations(short[] codes, float[] scales, int[] sums, float[] zeroTerms) {}
+    private record Activations(short[] codes, float[] scales, int[] sums, float[] zeroTerms, short[] pairCodes,
+            short[] evenTerms) {}
 
     /** Per pool thread: the output tile, reused across calls. */
     private static final class Scratch {
@@ -86,7 +93,8 @@ final class W4A8Kernels {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
-        Activations a = new Activations(new short[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g]);
+        Activations a = new Activations(new short[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g],
+                vector ? new short[m * k] : null, vector ? new short[m * k / B] : null);
         if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
             pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, vector));
         } else {
@@ -135,6 +143,30 @@ final class W4A8Kernels {
         }
         for (int b = r0 * k / B; b < r1 * k / B; b++) {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
+        }
+        if (vector) {
+            pairCodes(a.codes, r0 * k, r1 * k, a.pairCodes, a.evenTerms);
+        }
+    }
+
+    /**
+     * The activation codes as the vector kernels multiply them. A code byte v holds an even k's code unsigned and the
+     * next one's minus 8: sign-extended to 16 bits it is {@code v = q0 + 16 (q1 - 8)}, and {@code v >> 4 = q1 - 8}.
+     * So {@code v a0 + (v >> 4)(a1 - 16 a0) = q0 a0 + (q1 - 8) a1}: with the odd codes stored as
+     * {@code a1 - 16 a0} (|.| <= 2159) the kernels need no mask and no subtraction per weight, and the missing
+     * {@code -8 a0} terms are one constant per block, {@code -8 sum_even a}, where its 16-bit sum starts. The partial
+     * sums may wrap in 16 bits; the products and additions are exact modulo 2^16 and the block's total
+     * {@code sum (q - 8) a} fits in 16 bits (see {@link W4A8}), so the wrapped sum is that total exactly.
+     */
+    private static void pairCodes(short[] codes, int from, int to, short[] pairCodes, short[] evenTerms) {
+        for (int blockStart = from; blockStart < to; blockStart += B) {
+            int even = 0;
+            for (int e = blockStart; e < blockStart + B; e += 2) {
+                pairCodes[e] = codes[e];
+                pairCodes[e + 1] = (short) (codes[e + 1] - 16 * codes[e]);
+                even += codes[e];
+            }
+            evenTerms[blockStart / B] = (short) (-8 * even);
         }
     }
 
@@ -198,44 +230,48 @@ final class W4A8Kernels {
      */
     private static void row1(MemorySegment w, long base, long streams, long metaBase, int k, int g, Activations a,
             int i, float[] out) {
-        short[] codes = a.codes;
-        int groups = k / g;
-        long codes0 = base;
+        short[] codes = a.pairCodes;
+        ShortVector four = ShortVector.broadcast(SS, (short) 4);
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
-        for (int c = 0; c < groups; c++) {
-            FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
-            for (int sub = 0; sub < g / B; sub++) {
-                int s = c * (g / B) + sub;
-                long cb = codes0 + (long) s * 8 * R;
-                int x0 = i * k + s * B;
-                ShortVector t = ShortVector.zero(SS);
-                long cb1 = cb + streams;
-                for (int q = 0; q < 8; q++) {
-                    long o = (long) q * R;
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb + o, LE)
-                            .convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
-                            .convertShape(VectorOperators.B2S, SS, 0);
-                    int e = x0 + 2 * q;
-                    t = t.add(v.and(LOW).sub(EIGHT).mul(codes[e]))
-                            .add(v.lanewise(VectorOperators.ASHR, 4).mul(codes[e + 1]))
-                            .add(u.and(LOW).sub(EIGHT).mul(codes[e + 16]))
-                            .add(u.lanewise(VectorOperators.ASHR, 4).mul(codes[e + 17]));
-                }
-                float d = a.scales[x0 / B];
+        FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
+        int x = i * k;
+        int blocksPerGroup = g / B;
+        ShortVector t = ShortVector.broadcast(SS, a.evenTerms[x / B]);
+        long cb1 = base + streams;
+        // j walks the k pairs 0..7 of each activation block in turn: stream 0 holds pair j % 8 of block j / 8 at
+        // 32 j, stream 1 pair j % 8 + 8 at the same offset. One loop over the row (not one per block): C2's
+        // range-check elimination then sets up once per row, not once per block of 8 steps.
+        for (int j = 0; j < k / 4; j++) {
+            long o = (long) j * R;
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + o, LE)
+                    .convertShape(VectorOperators.B2S, SS, 0);
+            ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
+                    .convertShape(VectorOperators.B2S, SS, 0);
+            int e = x + (j >> 3) * B + 2 * (j & 7);
+            t = t.add(v.mul(codes[e]).add(v.lanewise(VectorOperators.ASHR, four).mul(codes[e + 1]))
+                    .add(u.mul(codes[e + 16]).add(u.lanewise(VectorOperators.ASHR, four).mul(codes[e + 17]))));
+            if ((j & 7) == 7) { // the end of activation block s: its 16-bit sum into f32
+                int s = j >> 3;
+                float d = a.scales[x / B + s];
                 f0 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 0)).mul(d).add(f0);
                 f1 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 1)).mul(d).add(f1);
+                t = ShortVector.broadcast(SS, s + 1 < k / B ? a.evenTerms[x / B + s + 1] : 0);
+                if ((s + 1) % blocksPerGroup == 0) { // and of group c
+                    int c = s / blocksPerGroup;
+                    float zt = -a.zeroTerms[i * (k / g) + c];
+                    long at = metaBase + c * W4A8.META_BYTES;
+                    ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
+                    ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+                    FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0))
+                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1))
+                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+                    acc0 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0)).mul(zt).add(f0).fma(s0, acc0);
+                    acc1 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).mul(zt).add(f1).fma(s1, acc1);
+                    f0 = FloatVector.zero(FS);
+                    f1 = FloatVector.zero(FS);
+                }
             }
-            float zt = -a.zeroTerms[i * groups + c];
-            long at = metaBase + c * W4A8.META_BYTES;
-            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
-            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
-            FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f);
-            FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f);
-            acc0 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0)).mul(zt).add(f0).fma(s0, acc0);
-            acc1 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).mul(zt).add(f1).fma(s1, acc1);
         }
         acc0.intoArray(out, 0);
         acc1.intoArray(out, 16);
@@ -248,56 +284,61 @@ final class W4A8Kernels {
      */
     private static void tile2(MemorySegment w, long base, long streams, long metaBase, int k, int g,
             Activations a, int i0, float[] out) {
-        short[] codes = a.codes;
-        int groups = k / g;
-        long codes0 = base;
+        short[] codes = a.pairCodes;
+        ShortVector four = ShortVector.broadcast(SS, (short) 4);
         FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;
-        for (int c = 0; c < groups; c++) {
-            FloatVector f00 = FloatVector.zero(FS), f01 = f00, f10 = f00, f11 = f00;
-            for (int sub = 0; sub < g / B; sub++) {
-                int s = c * (g / B) + sub;
-                long cb = codes0 + (long) s * 8 * R;
-                int x0 = i0 * k + s * B;
-                int x1 = x0 + k;
-                ShortVector t0 = ShortVector.zero(SS), t1 = t0;
-                long cb1 = cb + streams;
-                for (int q = 0; q < 8; q++) { // as in row1
-                    long o = (long) q * R;
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb + o, LE)
-                            .convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
-                            .convertShape(VectorOperators.B2S, SS, 0);
-                    ShortVector vlo = v.and(LOW).sub(EIGHT);
-                    ShortVector vhi = v.lanewise(VectorOperators.ASHR, 4);
-                    ShortVector ulo = u.and(LOW).sub(EIGHT);
-                    ShortVector uhi = u.lanewise(VectorOperators.ASHR, 4);
-                    int e0 = x0 + 2 * q, e1 = x1 + 2 * q;
-                    t0 = t0.add(vlo.mul(codes[e0])).add(vhi.mul(codes[e0 + 1]))
-                            .add(ulo.mul(codes[e0 + 16])).add(uhi.mul(codes[e0 + 17]));
-                    t1 = t1.add(vlo.mul(codes[e1])).add(vhi.mul(codes[e1 + 1]))
-                            .add(ulo.mul(codes[e1 + 16])).add(uhi.mul(codes[e1 + 17]));
-                }
-                float d0 = a.scales[x0 / B], d1 = a.scales[x1 / B];
+        FloatVector f00 = a00, f01 = a00, f10 = a00, f11 = a00;
+        int x0 = i0 * k, x1 = x0 + k;
+        int groups = k / g, blocksPerGroup = g / B;
+        ShortVector t0 = ShortVector.broadcast(SS, a.evenTerms[x0 / B]);
+        ShortVector t1 = ShortVector.broadcast(SS, a.evenTerms[x1 / B]);
+        long cb1 = base + streams;
+        for (int j = 0; j < k / 4; j++) { // as in row1
+            long o = (long) j * R;
+            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + o, LE)
+                    .convertShape(VectorOperators.B2S, SS, 0);
+            ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
+                    .convertShape(VectorOperators.B2S, SS, 0);
+            ShortVector vhi = v.lanewise(VectorOperators.ASHR, four);
+            ShortVector uhi = u.lanewise(VectorOperators.ASHR, four);
+            int e0 = x0 + (j >> 3) * B + 2 * (j & 7), e1 = e0 + k;
+            t0 = t0.add(v.mul(codes[e0]).add(vhi.mul(codes[e0 + 1]))
+                    .add(u.mul(codes[e0 + 16]).add(uhi.mul(codes[e0 + 17]))));
+            t1 = t1.add(v.mul(codes[e1]).add(vhi.mul(codes[e1 + 1]))
+                    .add(u.mul(codes[e1 + 16]).add(uhi.mul(codes[e1 + 17]))));
+            if ((j & 7) == 7) {
+                int s = j >> 3;
+                float d0 = a.scales[x0 / B + s], d1 = a.scales[x1 / B + s];
                 f00 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 0)).mul(d0).add(f00);
                 f01 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 1)).mul(d0).add(f01);
                 f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
                 f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
+                boolean more = s + 1 < k / B;
+                t0 = ShortVector.broadcast(SS, more ? a.evenTerms[x0 / B + s + 1] : 0);
+                t1 = ShortVector.broadcast(SS, more ? a.evenTerms[x1 / B + s + 1] : 0);
+                if ((s + 1) % blocksPerGroup == 0) {
+                    // the group metadata as in row1, written out again on purpose (see the class comment)
+                    int c = s / blocksPerGroup;
+                    long at = metaBase + c * W4A8.META_BYTES;
+                    ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
+                    ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
+                    FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0))
+                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1))
+                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector z0 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0);
+                    FloatVector z1 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1);
+                    int zt = (i0 * groups) + c;
+                    a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
+                    a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
+                    a10 = z0.mul(-a.zeroTerms[zt + groups]).add(f10).fma(s0, a10);
+                    a11 = z1.mul(-a.zeroTerms[zt + groups]).add(f11).fma(s1, a11);
+                    f00 = FloatVector.zero(FS);
+                    f01 = f00;
+                    f10 = f00;
+                    f11 = f00;
+                }
             }
-            // the group metadata as in row1, written out again on purpose (see the class comment)
-            long at = metaBase + c * W4A8.META_BYTES;
-            ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
-            ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
-            FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f);
-            FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1)).lanewise(VectorOperators.LSHL, 13)
-                    .reinterpretAsFloats().mul(0x1p112f);
-            FloatVector z0 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0);
-            FloatVector z1 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1);
-            int zt = i0 * groups + c;
-            a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
-            a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
-            a10 = z0.mul(-a.zeroTerms[zt + groups]).add(f10).fma(s0, a10);
-            a11 = z1.mul(-a.zeroTerms[zt + groups]).add(f11).fma(s1, a11);
         }
         a00.intoArray(out, 0);
         a01.intoArray(out, 16);
