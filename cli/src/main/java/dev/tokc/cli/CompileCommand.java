@@ -55,7 +55,7 @@ final class CompileCommand implements Command {
     public String usage() {
         return "MODEL (-o ENGINE [--dtype f32|bf16|f16] [--block-size 16] [--force] | --emit ir|ir-opt|java) "
                 + "[--quant int8|int4|nf4|fp8|w8a8|w4a8 [--group-size 32|64|128] [--calibration FILE [--calibration-tokens N]] "
-                + "[--smooth-alpha 0.5] [--quant-lm-head]] [--kv-dtype fp8|int8|int4] "
+                + "[--smooth-alpha 0.5] [--lm-head int8|fp8|int4|nf4|w4a8|same|float]] [--kv-dtype fp8|int8|int4] "
                 + "[--passes a,b] [--dump-after PASS] [--verify-each]";
     }
 

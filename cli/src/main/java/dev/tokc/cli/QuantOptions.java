@@ -26,12 +26,13 @@ import org.apache.commons.cli.Options;
 /**
  * The quantization flags of {@code tokc compile} (issue 7) and the pipeline phase they add:
  * {@code --quant int8|int4|nf4|fp8|w8a8|w4a8}, {@code --group-size} (group-wise formats; default 32),
- * {@code --quant-lm-head} (also quantize the output projection, kept in float by default), {@code --calibration FILE}
+ * {@code --lm-head FORMAT} (the output projection's format: int8 by default, {@code float} keeps it in --dtype,
+ * {@code same} gives it --quant's; {@code --quant-lm-head} is {@code --lm-head same}), {@code --calibration FILE}
  * with {@code --calibration-tokens N} (AWQ scale search for int4/nf4/w4a8, SmoothQuant statistics for w8a8),
  * {@code --smooth-alpha} (SmoothQuant migration strength, default 0.5) and {@code --kv-dtype fp8|int8|int4}.
  *
  * @param type              the packed weight type, or null without {@code --quant}
- * @param quantizeLmHead    whether the LM head is quantized too
+ * @param lmHead            the LM head's packed type, or null to keep it in the float dtype
  * @param kvDtype           the KV cache dtype of {@code --kv-dtype} (fp8e4m3, i8, i4: quantized with one scale per
  *                          (token, head) vector), or null for the activation dtype
  * @param w8a8              int8 weights and per-token int8 activations
@@ -39,7 +40,7 @@ import org.apache.commons.cli.Options;
  * @param calibrationTokens tokens of it to use
  * @param smoothAlpha       SmoothQuant migration strength (w8a8)
  */
-record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boolean w8a8, Path calibration,
+record QuantOptions(QuantType type, QuantType lmHead, DType kvDtype, boolean w8a8, Path calibration,
         int calibrationTokens, double smoothAlpha) {
 
     static void addTo(Options o) {
@@ -59,8 +60,12 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
         o.addOption(Option.builder().longOpt("kv-dtype").hasArg().argName("DTYPE")
                 .desc("quantize the KV cache on write: fp8 (e4m3), int8 or int4, one scale per token and KV head; "
                         + "dequantized inside paged attention").build());
+        o.addOption(Option.builder().longOpt("lm-head").hasArg().argName("FORMAT")
+                .desc("the LM head's format with --quant: int8 (default: an 8-bit output matrix, as llama.cpp's "
+                        + "4-bit files keep it in 6 bits), fp8, int4, nf4, w4a8, same (--quant's format) or float "
+                        + "(stays in --dtype)").build());
         o.addOption(Option.builder().longOpt("quant-lm-head")
-                .desc("quantize the LM head too (by default it stays in --dtype)").build());
+                .desc("the LM head in --quant's format too: --lm-head same").build());
     }
 
     static QuantOptions parse(CommandLine cmd) {
@@ -76,12 +81,13 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
         }
         String q = cmd.getOptionValue("quant");
         if (q == null) {
-            for (String flag : List.of("group-size", "quant-lm-head", "calibration", "calibration-tokens", "smooth-alpha")) {
+            for (String flag : List.of("group-size", "quant-lm-head", "lm-head", "calibration", "calibration-tokens",
+                    "smooth-alpha")) {
                 if (cmd.hasOption(flag)) {
                     throw new UsageError("--" + flag + " needs --quant");
                 }
             }
-            return new QuantOptions(null, false, kv, false, null, 0, 0);
+            return new QuantOptions(null, null, kv, false, null, 0, 0);
         }
         boolean w8a8 = q.equalsIgnoreCase("w8a8");
         QuantFormat format = switch (q.toLowerCase(Locale.ROOT)) {
@@ -124,8 +130,27 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
             }
         }
         int tokens = Args.intValue(cmd, "calibration-tokens", 512, 2, 1 << 20);
-        return new QuantOptions(new QuantType(format, group), cmd.hasOption("quant-lm-head"), kv, w8a8, calibration,
-                tokens, alpha);
+        QuantType type = new QuantType(format, group);
+        return new QuantOptions(type, lmHead(cmd, type, group), kv, w8a8, calibration, tokens, alpha);
+    }
+
+    /** The LM head's type from {@code --lm-head} / {@code --quant-lm-head}: int8 unless told otherwise. */
+    private static QuantType lmHead(CommandLine cmd, QuantType type, int group) {
+        if (cmd.hasOption("quant-lm-head") && cmd.hasOption("lm-head")) {
+            throw new UsageError("--quant-lm-head is --lm-head same; give one of them");
+        }
+        String h = cmd.hasOption("quant-lm-head") ? "same" : cmd.getOptionValue("lm-head", "int8").toLowerCase(Locale.ROOT);
+        int g = group == 0 ? 32 : group; // group-wise head formats under a per-channel --quant: the default group
+        return switch (h) {
+            case "float" -> null;
+            case "same" -> type;
+            case "int8" -> new QuantType(QuantFormat.INT8, 0);
+            case "fp8" -> new QuantType(QuantFormat.FP8, 0);
+            case "int4" -> new QuantType(QuantFormat.INT4, g);
+            case "nf4" -> new QuantType(QuantFormat.NF4, g);
+            case "w4a8" -> new QuantType(QuantFormat.W4A8, g);
+            default -> throw new UsageError("--lm-head must be int8, fp8, int4, nf4, w4a8, same or float, got '" + h + "'");
+        };
     }
 
     /**
@@ -137,7 +162,7 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
         if (type == null) {
             return Optional.empty();
         }
-        QuantizeWeights.Options options = new QuantizeWeights.Options(type, quantizeLmHead, Map.of(), w8a8 ? 8 : 0);
+        QuantizeWeights.Options options = new QuantizeWeights.Options(type, lmHead, Map.of(), w8a8 ? 8 : 0);
         if (calibration != null) {
             int[] ids = Tokenizers.load(model.source()).encode(Files.readString(calibration, StandardCharsets.UTF_8), false);
             ids = Arrays.copyOf(ids, Math.min(ids.length, calibrationTokens));
@@ -145,7 +170,7 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
                 throw new UserError(calibration + ": encodes to " + ids.length + " tokens, too few to calibrate on");
             }
             WeightSource weights = (key, t) -> model.weights().load(key);
-            options = new QuantizeWeights.Options(type, quantizeLmHead,
+            options = new QuantizeWeights.Options(type, lmHead,
                     Calibration.scales(type, w8a8 ? smoothAlpha : Double.NaN, ids, weights, log), w8a8 ? 8 : 0);
         }
         String what = (w8a8 ? "w8a8" : type.toString()) + (calibration == null ? "" : w8a8 ? ", SmoothQuant" : ", AWQ");
@@ -160,6 +185,10 @@ record QuantOptions(QuantType type, boolean quantizeLmHead, DType kvDtype, boole
 
     /** The weights' description in the compile summary line. */
     String describe(String dtype) {
-        return type == null ? dtype : (w8a8 ? "w8a8" : type.toString()) + " (+ " + dtype + ")";
+        if (type == null) {
+            return dtype;
+        }
+        String head = lmHead == null ? "" : lmHead.equals(type) ? ", LM head too" : ", LM head " + lmHead;
+        return (w8a8 ? "w8a8" : type.toString()) + head + " (+ " + dtype + ")";
     }
 }

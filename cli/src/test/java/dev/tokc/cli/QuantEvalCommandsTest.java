@@ -27,7 +27,9 @@ class QuantEvalCommandsTest {
         assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", f32.toString()).code());
         var c = CliErrorsTest.tokc("compile", MODEL, "-o", int8.toString(), "--quant", "int8");
         assertEquals(0, c.code(), c.err());
-        assertTrue(c.err().contains("quantize-weights: quantized=24 keptLmHead=1"), c.err());
+        // The LM head (tied to the embedding table) is quantized too: int8 is --lm-head's default.
+        assertTrue(c.err().contains("quantize-weights: quantized=25 keptLmHead=0"), c.err());
+        assertTrue(c.err().contains("int8, LM head too (+ f32)"), c.err());
         String manifest = Files.readString(int8.resolve("manifest.json"));
         assertTrue(manifest.contains("\"int8\""), manifest);
         assertTrue(Files.size(int8.resolve("weights.bin")) < Files.size(f32.resolve("weights.bin")) / 2);
@@ -61,14 +63,15 @@ class QuantEvalCommandsTest {
         var w8a8 = CliErrorsTest.tokc("compile", MODEL, "-o", tmp.resolve("w8a8").toString(), "--quant", "w8a8",
                 "--calibration", text.toString(), "--calibration-tokens", "64", "--smooth-alpha", "0.6");
         assertEquals(0, w8a8.code(), w8a8.err());
-        assertTrue(w8a8.err().contains("SmoothQuant (alpha 0.6)") && w8a8.err().contains("activationsQuantized=24"), w8a8.err());
+        // 24 projections and the LM head (int8 by default, so w8a8's own format: scaled and its activations quantized)
+        assertTrue(w8a8.err().contains("SmoothQuant (alpha 0.6)") && w8a8.err().contains("activationsQuantized=25"), w8a8.err());
         assertTrue(Files.readString(tmp.resolve("w8a8").resolve("manifest.json")).contains("\"w8a8\""));
         var run = CliErrorsTest.tokc("run", tmp.resolve("w8a8").toString(), "--prompt", "ROMEO:", "--max-tokens", "4");
         assertEquals(0, run.code(), run.err());
         var w4a8 = CliErrorsTest.tokc("compile", MODEL, "-o", tmp.resolve("w4a8").toString(), "--quant", "w4a8",
                 "--group-size", "64");
         assertEquals(0, w4a8.code(), w4a8.err());
-        assertTrue(w4a8.err().contains("w4a8g64"), w4a8.err());
+        assertTrue(w4a8.err().contains("w4a8g64, LM head int8"), w4a8.err());
         assertTrue(Files.readString(tmp.resolve("w4a8").resolve("manifest.json")).contains("\"w4a8\""));
         run = CliErrorsTest.tokc("run", tmp.resolve("w4a8").toString(), "--prompt", "ROMEO:", "--max-tokens", "4");
         assertEquals(0, run.code(), run.err());
@@ -86,6 +89,11 @@ class QuantEvalCommandsTest {
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "w8a8", "--smooth-alpha", "2"),
                 "--smooth-alpha takes a number in [0, 1]");
         usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--kv-dtype", "int2"), "--kv-dtype must be fp8, int8 or int4");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int4", "--lm-head", "int3"),
+                "--lm-head must be int8, fp8, int4, nf4, w4a8, same or float, got 'int3'");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--quant", "int4", "--lm-head", "float",
+                "--quant-lm-head"), "--quant-lm-head is --lm-head same; give one of them");
+        usage(CliErrorsTest.tokc("compile", MODEL, "--emit", "ir-opt", "--lm-head", "int8"), "--lm-head needs --quant");
         CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("eval", tmp.toString(), "--perplexity", "x.txt"),
                 "is not an engine directory");
     }

@@ -82,7 +82,7 @@ class QuantizeWeightsTest {
     }
 
     /**
-     * The pass of a RUN line: {@code tokc ir-opt %s --passes=quantize-weights --quant=T [--quant-lm-head]
+     * The pass of a RUN line: {@code tokc ir-opt %s --passes=quantize-weights --quant=T [--quant-lm-head | --lm-head=T]
      * [--uniform-scale=S] [--act-bits=B]}; {@code --uniform-scale} gives every named projection of {@code g} input
      * scales S (what calibration would compute per channel).
      */
@@ -92,7 +92,7 @@ class QuantizeWeightsTest {
             fail(where + ": RUN line must start with '" + RUN + "', got '" + cmd + "'");
         }
         QuantType type = QuantType.parse("int8");
-        boolean lmHead = false;
+        String lmHead = null;
         double uniform = 0;
         int bits = 0;
         for (String a : cmd.substring(RUN.length()).strip().split("\\s+")) {
@@ -107,7 +107,9 @@ class QuantizeWeightsTest {
             if (a.startsWith("--quant=")) {
                 type = QuantType.parse(a.substring("--quant=".length()));
             } else if (a.equals("--quant-lm-head")) {
-                lmHead = true;
+                lmHead = "same";
+            } else if (a.startsWith("--lm-head=")) {
+                lmHead = a.substring("--lm-head=".length());
             } else if (!a.isEmpty()) {
                 fail(where + ": unsupported option '" + a + "'");
             }
@@ -122,7 +124,8 @@ class QuantizeWeightsTest {
                 }
             }
         }
-        return new QuantizeWeights(new QuantizeWeights.Options(type, lmHead, scales, bits));
+        QuantType head = lmHead == null ? null : lmHead.equals("same") ? type : QuantType.parse(lmHead);
+        return new QuantizeWeights(new QuantizeWeights.Options(type, head, scales, bits));
     }
 
     /**

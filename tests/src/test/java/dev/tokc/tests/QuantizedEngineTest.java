@@ -115,7 +115,7 @@ class QuantizedEngineTest {
                         .toList()));
             }
             if (weights != null) {
-                phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(new QuantizeWeights.Options(weights, false))));
+                phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(new QuantizeWeights.Options(weights, null))));
             }
             Pipeline.Result r = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(true).run(m.graph());
             assertEquals(kv, StepSession.specOf(r.graph()).dtype());
@@ -169,7 +169,7 @@ class QuantizedEngineTest {
         try (LoadedModel m = ModelLoader.load(dir)) {
             List<Pipeline.Phase> phases = new ArrayList<>(Pipeline.standard().phases());
             phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(
-                    new QuantizeWeights.Options(type, false, java.util.Map.of(), activationBits))));
+                    new QuantizeWeights.Options(type, null, java.util.Map.of(), activationBits))));
             Pipeline.Result r = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(true).run(m.graph());
             assertTrue(r.counter("quantize-weights", "quantized") > 0, r.report());
             WeightSource weights = PagedStepProgramTest.cachedWeights(m);

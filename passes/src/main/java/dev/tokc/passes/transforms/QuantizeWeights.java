@@ -34,10 +34,12 @@ import java.util.Set;
  * are the concatenation of the packed rows, so the fused projections quantize exactly as the separate ones would.
  *
  * <p><b>Does not fire</b> on (each with a counter): a weight computed from graph inputs ({@code dynamic}); a weight
- * whose in-features are symbolic or not a multiple of the group size ({@code unaligned}); the LM head unless
- * {@link Options#quantizeLmHead} ({@code keptLmHead}): a projection whose weight is also an embedding table (tied
+ * whose in-features are symbolic or not a multiple of the group size ({@code unaligned}); the LM head when
+ * {@link Options#lmHead} is null ({@code keptLmHead}): a projection whose weight is also an embedding table (tied
  * embeddings) or whose weight key names {@code lm_head}. Embedding tables are never quantized (the gather reads
- * float rows).
+ * float rows). The LM head may take its own type ({@link Options#lmHead}, e.g. int8 under 4-bit projections, as
+ * llama.cpp's Q4_0 files keep their output matrix in Q6_K); it then takes input scales only when its type is the
+ * projections' (the scales were searched for that format).
  *
  * <p><b>Needs</b> model ops, ideally after fusion (so epilogues and concatenated weights are already formed).
  * <b>Holds after</b>: no {@code linear}/{@code fused_linear} over an eligible weight remains. <b>Numerics</b>: the
@@ -56,11 +58,11 @@ import java.util.Set;
 public final class QuantizeWeights implements Pass {
 
     /**
-     * @param type           the packed element type of every quantized weight (format and group size)
-     * @param quantizeLmHead quantize the output projection too (default: keep it in the engine's float dtype, as most
-     *                       weight-only schemes do; it is the layer whose error shows most directly in the logits)
+     * @param type   the packed element type of every quantized projection (format and group size)
+     * @param lmHead the packed type of the output projection, or null to keep it in the engine's float dtype (it is
+     *               the layer whose error shows most directly in the logits)
      */
-    public record Options(QuantType type, boolean quantizeLmHead,
+    public record Options(QuantType type, QuantType lmHead,
             java.util.function.Function<Graph, Map<String, double[]>> inputScales, int activationBits) {
         public Options {
             Objects.requireNonNull(type, "type");
@@ -71,13 +73,13 @@ public final class QuantizeWeights implements Pass {
         }
 
         /** Weight-only, no input scales. */
-        public Options(QuantType type, boolean quantizeLmHead) {
-            this(type, quantizeLmHead, g -> Map.of(), 0);
+        public Options(QuantType type, QuantType lmHead) {
+            this(type, lmHead, g -> Map.of(), 0);
         }
 
         /** Fixed input scales by projection name (tests; the CLI computes them from the graph it is given). */
-        public Options(QuantType type, boolean quantizeLmHead, Map<String, double[]> inputScales, int activationBits) {
-            this(type, quantizeLmHead, g -> inputScales, activationBits);
+        public Options(QuantType type, QuantType lmHead, Map<String, double[]> inputScales, int activationBits) {
+            this(type, lmHead, g -> inputScales, activationBits);
         }
     }
 
@@ -85,7 +87,7 @@ public final class QuantizeWeights implements Pass {
 
     /** int8 per channel, LM head kept: what {@code --passes=quantize-weights} runs. */
     public QuantizeWeights() {
-        this(new Options(QuantType.parse("int8"), false));
+        this(new Options(QuantType.parse("int8"), null));
     }
 
     public QuantizeWeights(Options options) {
@@ -127,7 +129,7 @@ public final class QuantizeWeights implements Pass {
         // Scales are folded only into the inputs of projections this pass quantizes (else x / s would reach a float
         // projection that never multiplies by s).
         ScaleFolding folding = ScaleFolding.plan(graph, options.inputScales().apply(graph),
-                p -> skipReason(p, tables, weightOnly) == null, ctx);
+                p -> skipReason(p, tables, weightOnly) == null && typeOf(p, tables).equals(options.type()), ctx);
         return graph.transform(n0 -> {
             Node n = folding.rewriteProducer(n0);
             String skip = skipReason(n, tables, weightOnly);
@@ -142,7 +144,7 @@ public final class QuantizeWeights implements Pass {
             Epilogue epilogue = n.op() instanceof TargetOp.FusedLinear f ? f.epilogue() : Epilogue.NONE;
             Node w = n.input(1);
             Dim in = transposed ? w.shape().dim(0) : w.shape().dim(1);
-            QuantType t = options.type();
+            QuantType t = typeOf(n, tables);
             Node dense = transposed ? Node.of(new PrimitiveOp.Transpose(List.of(1L, 0L)), w) : w;
             dense = folding.scaleWeight(n.name(), dense);
             Node packed = Node.of(new TargetOp.QuantizeWeight(t), dense);
@@ -182,15 +184,20 @@ public final class QuantizeWeights implements Pass {
         if (!isWeightOnly(w, weightOnly)) {
             return "dynamic";
         }
-        if (!options.quantizeLmHead() && isLmHead(w, tables)) {
+        if (options.lmHead() == null && isLmHead(w, tables)) {
             return "keptLmHead";
         }
         Dim in = transposed ? w.shape().dim(0) : w.shape().dim(1);
-        QuantType t = options.type();
+        QuantType t = typeOf(n, tables);
         if (!in.isConstant() || (t.format().groupWise() && in.value() % t.groupSize() != 0)) {
             return "unaligned";
         }
         return null;
+    }
+
+    /** The packed type of projection {@code n}: the LM head's when n is the LM head and has one, else the type. */
+    private QuantType typeOf(Node n, Set<String> tables) {
+        return options.lmHead() != null && isLmHead(n.input(1), tables) ? options.lmHead() : options.type();
     }
 
     /** Bytes of the packed layout (QuantizedBlocks): per-channel formats carry a 4-byte scale per row. */
