@@ -242,8 +242,9 @@ final class W4A8Kernels {
         FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
         FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
         int x = i * k;
-        int blocksPerGroup = g / B;
-        ShortVector t = ShortVector.broadcast(SS, a.evenTerms[x / B]);
+        int blocks = k / B, xb = x / B, blocksPerGroup = g / B, zBase = i * (k / g);
+        int inGroup = 0, c = 0; // counters, not divisions (C2 emitted three idiv per block end for them)
+        ShortVector t = ShortVector.broadcast(SS, a.evenTerms[xb]);
         long cb1 = base + streams;
         // j walks the k pairs 0..7 of each activation block in turn: stream 0 holds pair j % 8 of block j / 8 at
         // 32 j, stream 1 pair j % 8 + 8 at the same offset. One loop over the row (not one per block): C2's
@@ -259,13 +260,13 @@ final class W4A8Kernels {
                     .add(u.mul(codes[e + 2]).add(u.lanewise(VectorOperators.ASHR, four).mul(codes[e + 3]))));
             if ((j & 7) == 7) { // the end of activation block s: its 16-bit sum into f32
                 int s = j >> 3;
-                float d = a.scales[x / B + s];
+                float d = a.scales[xb + s];
                 f0 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 0)).mul(d).add(f0);
                 f1 = ((FloatVector) t.convertShape(VectorOperators.S2F, FS, 1)).mul(d).add(f1);
-                t = ShortVector.broadcast(SS, s + 1 < k / B ? a.evenTerms[x / B + s + 1] : 0);
-                if ((s + 1) % blocksPerGroup == 0) { // and of group c
-                    int c = s / blocksPerGroup;
-                    float zt = -a.zeroTerms[i * (k / g) + c];
+                t = ShortVector.broadcast(SS, s + 1 < blocks ? a.evenTerms[xb + s + 1] : 0);
+                if (++inGroup == blocksPerGroup) { // and of group c
+                    inGroup = 0;
+                    float zt = -a.zeroTerms[zBase + c];
                     long at = metaBase + c * W4A8.META_BYTES;
                     ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
                     ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
@@ -277,6 +278,7 @@ final class W4A8Kernels {
                     acc1 = ((FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1)).mul(zt).add(f1).fma(s1, acc1);
                     f0 = FloatVector.zero(FS);
                     f1 = FloatVector.zero(FS);
+                    c++;
                 }
             }
         }
@@ -296,9 +298,11 @@ final class W4A8Kernels {
         FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;
         FloatVector f00 = a00, f01 = a00, f10 = a00, f11 = a00;
         int x0 = i0 * k, x1 = x0 + k;
-        int groups = k / g, blocksPerGroup = g / B;
-        ShortVector t0 = ShortVector.broadcast(SS, a.evenTerms[x0 / B]);
-        ShortVector t1 = ShortVector.broadcast(SS, a.evenTerms[x1 / B]);
+        int groups = k / g, blocks = k / B, xb0 = x0 / B, xb1 = x1 / B, blocksPerGroup = g / B;
+        int zt = i0 * groups; // the zero-point terms of row i0's current group (row i0 + 1: zt + groups)
+        int inGroup = 0, c = 0; // as in row1
+        ShortVector t0 = ShortVector.broadcast(SS, a.evenTerms[xb0]);
+        ShortVector t1 = ShortVector.broadcast(SS, a.evenTerms[xb1]);
         long cb1 = base + streams;
         for (int j = 0; j < k / 4; j++) { // as in row1
             long o = (long) j * R;
@@ -315,17 +319,17 @@ final class W4A8Kernels {
                     .add(u.mul(codes[e1 + 2]).add(uhi.mul(codes[e1 + 3]))));
             if ((j & 7) == 7) {
                 int s = j >> 3;
-                float d0 = a.scales[x0 / B + s], d1 = a.scales[x1 / B + s];
+                float d0 = a.scales[xb0 + s], d1 = a.scales[xb1 + s];
                 f00 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 0)).mul(d0).add(f00);
                 f01 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 1)).mul(d0).add(f01);
                 f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
                 f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
-                boolean more = s + 1 < k / B;
-                t0 = ShortVector.broadcast(SS, more ? a.evenTerms[x0 / B + s + 1] : 0);
-                t1 = ShortVector.broadcast(SS, more ? a.evenTerms[x1 / B + s + 1] : 0);
-                if ((s + 1) % blocksPerGroup == 0) {
+                boolean more = s + 1 < blocks;
+                t0 = ShortVector.broadcast(SS, more ? a.evenTerms[xb0 + s + 1] : 0);
+                t1 = ShortVector.broadcast(SS, more ? a.evenTerms[xb1 + s + 1] : 0);
+                if (++inGroup == blocksPerGroup) {
+                    inGroup = 0;
                     // the group metadata as in row1, written out again on purpose (see the class comment)
-                    int c = s / blocksPerGroup;
                     long at = metaBase + c * W4A8.META_BYTES;
                     ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
                     ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
@@ -335,7 +339,6 @@ final class W4A8Kernels {
                             .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
                     FloatVector z0 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0);
                     FloatVector z1 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1);
-                    int zt = (i0 * groups) + c;
                     a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
                     a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
                     a10 = z0.mul(-a.zeroTerms[zt + groups]).add(f10).fma(s0, a10);
@@ -344,6 +347,8 @@ final class W4A8Kernels {
                     f01 = f00;
                     f10 = f00;
                     f11 = f00;
+                    c++;
+                    zt++;
                 }
             }
         }
