@@ -14,8 +14,12 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>It allocates a buffer much larger than the last-level cache, touches every page (so page faults are not
  * timed), then sums it as 64-bit integers with vector loads, split across {@code threads} threads of a
- * {@link WorkerPool}, and keeps the best of several passes. Integer adds have one-cycle latency, so two
- * accumulators per thread keep the loop load-bound. The sum is returned so the JIT cannot drop the loads.
+ * {@link WorkerPool}, and keeps the best of several passes. Each thread reads two streams, the two halves of its
+ * range in lockstep, as the decode kernels do (weight rows in pairs from two halves, W4A8's two code regions): on
+ * the 2-core Zen 5 machine one stream per thread read 34.5 / 44.5 GB/s (1 / 2 threads) where two read 38 / 50,
+ * and a hand-written two-stream loop in C, one process per core, 51 (docs/benchmarks.md). Integer adds have
+ * one-cycle latency, so one accumulator per stream keeps the loop load-bound. The sum is returned so the JIT
+ * cannot drop the loads.
  */
 public final class MemoryBandwidth {
     private static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
@@ -49,6 +53,7 @@ public final class MemoryBandwidth {
         long size = Math.max(unit, bytes / unit * unit);
         int chunkBytes = 1 << 20;
         int chunks = (int) ((size + chunkBytes - 1) / chunkBytes);
+        int wholeChunks = (int) (size / chunkBytes);
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(threads)) {
             MemorySegment buffer = arena.allocate(size, 4096);
             pool.parallelFor(chunks, 1, (c0, c1) -> {
@@ -63,7 +68,16 @@ public final class MemoryBandwidth {
             for (int pass = 0; pass <= repeats; pass++) {
                 long start = System.nanoTime();
                 pool.parallelFor(chunks, 1, (c0, c1) -> {
-                    for (int c = c0; c < c1; c++) {
+                    // Two streams per thread: the range's halves in lockstep (see the class comment); whole
+                    // chunks only, a short last chunk goes alone.
+                    int half = (Math.min(c1, wholeChunks) - c0) / 2;
+                    for (int c = c0; c < c0 + half; c++) {
+                        long a = (long) c * chunkBytes;
+                        long b = (long) (c + half) * chunkBytes;
+                        partial[c] = sum2(buffer, a, b, chunkBytes);
+                        partial[c + half] = 0;
+                    }
+                    for (int c = c0 + 2 * half; c < c1; c++) {
                         long from = (long) c * chunkBytes;
                         partial[c] = sum(buffer, from, Math.min(size, from + chunkBytes));
                     }
@@ -81,6 +95,19 @@ public final class MemoryBandwidth {
             }
             return new Result(threads, size, repeats, best, total / repeats, checksum);
         }
+    }
+
+    /** The sum of {@code len} bytes at {@code a} and at {@code b} (both whole chunks), read in lockstep. */
+    private static long sum2(MemorySegment s, long a, long b, long len) {
+        LongVector x = LongVector.zero(LS);
+        LongVector y = LongVector.zero(LS);
+        long step = LS.vectorByteSize();
+        long o = 0;
+        for (; o + step <= len; o += step) {
+            x = x.add(LongVector.fromMemorySegment(LS, s, a + o, ByteOrder.LITTLE_ENDIAN));
+            y = y.add(LongVector.fromMemorySegment(LS, s, b + o, ByteOrder.LITTLE_ENDIAN));
+        }
+        return x.add(y).reduceLanes(VectorOperators.ADD);
     }
 
     private static long sum(MemorySegment s, long from, long to) {

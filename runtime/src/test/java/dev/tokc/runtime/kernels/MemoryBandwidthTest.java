@@ -16,4 +16,13 @@ class MemoryBandwidthTest {
         long perPass = bytes / 8 * 0x0101_0101_0101_0101L;
         assertEquals(perPass * 3, r.checksum()); // warm-up pass + 2 timed passes, wrapping arithmetic
     }
+
+    /** Ranges of odd length and a short last chunk: still every byte once (threads pair whole chunks only). */
+    @Test
+    void readsEveryByteOfAnOddSizedBuffer() {
+        long bytes = (17L << 20) + (512L << 10);
+        MemoryBandwidth.Result r = MemoryBandwidth.measure(2, bytes, 1);
+        assertEquals(bytes, r.bytes());
+        assertEquals(bytes / 8 * 0x0101_0101_0101_0101L * 2, r.checksum());
+    }
 }
