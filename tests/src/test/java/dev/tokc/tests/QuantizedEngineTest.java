@@ -51,11 +51,16 @@ class QuantizedEngineTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (String model : List.of("shakespeare-llama", "tiny-random-gpt2", "tiny-random-qwen2")) {
             for (String format : FORMATS) {
-                tests.add(DynamicTest.dynamicTest(model + " " + format, () -> check(model, QuantType.parse(format), 0)));
+                tests.add(DynamicTest.dynamicTest(model + " " + format, () -> check(model, QuantType.parse(format), 0, null)));
             }
+            // The LM head in a type of its own (tokc compile's default: int8 under any --quant), tied or not.
+            tests.add(DynamicTest.dynamicTest(model + " w4a8g32, LM head int8",
+                    () -> check(model, QuantType.parse("w4a8g32"), 0, QuantType.parse("int8"))));
         }
         // W8A8: int8 weights and per-token int8 activations (quantize_activations kernel against the interpreter).
-        tests.add(DynamicTest.dynamicTest("shakespeare-llama w8a8", () -> check("shakespeare-llama", QuantType.parse("int8"), 8)));
+        tests.add(DynamicTest.dynamicTest("shakespeare-llama w8a8", () -> check("shakespeare-llama", QuantType.parse("int8"), 8, null)));
+        tests.add(DynamicTest.dynamicTest("shakespeare-llama int4g32, LM head fp8",
+                () -> check("shakespeare-llama", QuantType.parse("int4g32"), 0, QuantType.parse("fp8"))));
         return tests.stream();
     }
 
@@ -162,19 +167,21 @@ class QuantizedEngineTest {
         }
     }
 
-    private static void check(String model, QuantType type, int activationBits) throws Exception {
+    /** {@code head}: the LM head's packed type, or null to keep it in float. */
+    private static void check(String model, QuantType type, int activationBits, QuantType head) throws Exception {
         Path dir = dev.tokc.ir.testing.SharedData.model(model);
         long[] prompt = ReferenceCase.all().stream().filter(r -> r.modelDir().equals(dir)).findFirst()
                 .orElseThrow().inputIds();
         try (LoadedModel m = ModelLoader.load(dir)) {
             List<Pipeline.Phase> phases = new ArrayList<>(Pipeline.standard().phases());
             phases.add(Pipeline.Phase.of("quantize", "test", new QuantizeWeights(
-                    new QuantizeWeights.Options(type, null, java.util.Map.of(), activationBits))));
+                    new QuantizeWeights.Options(type, head, java.util.Map.of(), activationBits))));
             Pipeline.Result r = Pipeline.of(phases.toArray(Pipeline.Phase[]::new)).verifyEach(true).run(m.graph());
             assertTrue(r.counter("quantize-weights", "quantized") > 0, r.report());
+            assertEquals(head == null ? 1 : 0, r.counter("quantize-weights", "keptLmHead"), r.report());
             WeightSource weights = PagedStepProgramTest.cachedWeights(m);
             JvmBackend.Output program = JvmBackend.compile(r.graph(), weights, true);
-            Path out = engines.resolve(model + "-" + type + "-a" + activationBits);
+            Path out = engines.resolve(model + "-" + type + "-a" + activationBits + "-h" + head);
             EngineWriter.write(out, program, weights, new EngineWriter.Options("f32", 16, false, Progress.Listener.NONE,
                     new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode(), List.of(),
                     IrPrinter.print(r.graph()), List.of()));
