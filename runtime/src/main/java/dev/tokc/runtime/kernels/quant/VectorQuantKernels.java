@@ -26,9 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       {@link #channelRowPairs}, {@code int4Dot2}, {@code nf4Dot2}).</li>
  *   <li>1 &lt; m &lt; {@value #BATCHED_MIN_ROWS} (small decode batches): fused as well. int8 pairs distant weight
  *       rows against tiles of {@value #MR} activation rows ({@code int8PairTiles}); int4 and NF4 take each weight-row
- *       pair against every activation row in turn, the packed pair staying in L1; fp8 keeps register tiles of
- *       {@value #MR} activation rows over one weight row, activation rows in blocks that fit in L2
- *       ({@value #ACTIVATION_BLOCK_BYTES} bytes).</li>
+ *       pair against every activation row in turn, the packed pair staying in L1; fp8 pairs distant weight rows too,
+ *       each row against register tiles of {@value #MR} activation rows ({@code fp8PairTiles}).</li>
  *   <li>m &ge; {@value #BATCHED_MIN_ROWS} (prefill, large batches): each block of 4 weight rows is dequantized once
  *       into f32 and the dense kernels' 4x4 tiles run over it ({@link #batched}).</li>
  * </ul>
@@ -40,8 +39,9 @@ import jdk.incubator.vector.VectorSpecies;
  *   <li>fp8 E4M3: L bytes sign-extended to int lanes; {@code (v << 20) & 0x87f00000} puts the sign at bit 31 and
  *       exponent|mantissa at bits 20..26, which read as a float is the value times 2^-120 for normal and subnormal
  *       codes alike (an e4m3 subnormal lands on an f32 subnormal with the same significand), so one multiply by
- *       2^120 finishes it, exactly. The NaN codes S.1111.111 would decode as 480: a sticky check sends any row
- *       holding one to NaN, as the reference gives.</li>
+ *       2^120 finishes it, exactly. The NaN codes S.1111.111 decode as 480; the rows holding one are found once per
+ *       matrix ({@link QuantizedMatrix#fp8NanRows}) and their outputs set to NaN after the product, as the reference
+ *       gives, so the loops carry no NaN test (fp8 decode +N %, docs/benchmarks.md).</li>
  *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
  *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
  *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
@@ -167,7 +167,7 @@ public final class VectorQuantKernels implements QuantKernels {
         }
         switch (t.format()) {
             case INT8 -> pool.parallelFor(n, grain, (j0, j1) -> int8Rows(x, m, w, bias, y, j0, j1));
-            case FP8 -> pool.parallelFor(n, grain, (j0, j1) -> fp8Rows(x, m, w, bias, y, j0, j1, rowBlock));
+            case FP8 -> pool.parallelFor(n, grain, (j0, j1) -> fp8Rows(x, m, w, bias, y, j0, j1));
             case INT4 -> {
                 Scratch s = SCRATCH.get();
                 MemorySegment xs = splitOrder(s, x, m, k);
@@ -250,16 +250,11 @@ public final class VectorQuantKernels implements QuantKernels {
             case FP8 -> {
                 float scale = d.get(F32, r);
                 FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
-                IntVector sticky = IntVector.zero(IS);
-                int upper = k - k % L;
+                // a row with a NaN code takes the exact scalar decode (which yields the NaN)
+                int upper = w.fp8NanRows().get(j) ? 0 : k - k % L;
                 int l = 0;
                 for (; l < upper; l += L) {
-                    IntVector v = bytes(d, r + 4 + l);
-                    sticky = sticky.or(nanFlag(v));
-                    fp8(v, rebias).mul(scale).intoArray(dst, off + l);
-                }
-                if (anyNaN(sticky)) {
-                    l = 0; // a NaN code: the exact scalar decode for this row (it yields the NaN)
+                    fp8(bytes(d, r + 4 + l), rebias).mul(scale).intoArray(dst, off + l);
                 }
                 for (; l < k; l++) {
                     dst[off + l] = fp8Scalar(d, r + 4 + l) * scale;
@@ -550,80 +545,104 @@ public final class VectorQuantKernels implements QuantKernels {
     // ---- fp8 E4M3 ------------------------------------------------------------------------------------------
 
     private static void fp8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-                                int j0, int j1, int rowBlock) {
-        int n = w.rows();
-        int k = w.cols();
-        MemorySegment d = w.data();
+                                int j0, int j1) {
         float[] out = new float[MR];
         if (m == 1) {
             channelRowPairs(x, w, bias, y, j0, j1, out, VectorQuantKernels::fp8Dot2, VectorQuantKernels::fp8Dot);
-            return;
+        } else {
+            fp8PairTiles(x, m, w, bias, y, j0, j1, out);
         }
-        for (int i0 = 0; i0 < m; i0 += rowBlock) {
-            int i1 = Math.min(m, i0 + rowBlock);
-            for (int j = j0; j < j1; j++) {
-                long r = w.rowOffset(j);
-                float scale = d.get(F32, r);
-                int i = i0;
-                for (; i + MR <= i1; i += MR) {
-                    fp8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
-                    for (int t = 0; t < MR; t++) {
-                        store(y, (long) (i + t) * n + j, out[t] * scale, bias, j);
-                    }
+        nanRows(w, m, y, j0, j1);
+    }
+
+    /**
+     * Small fp8 batches (1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}): weight rows in pairs from the range's two halves,
+     * as at m = 1 (two streams per thread), each row of a pair against tiles of {@value #MR} activation rows
+     * ({@link #fp8Tile4}: one decode for four rows), the activation rows left over against the pair
+     * ({@link #fp8Dot2}). One weight row at a time against every activation row read one stream per thread and ran
+     * below the batch-1 rate at batch 2 (23.6 against 31.4 tok/s, TinyLlama fp8).
+     */
+    private static void fp8PairTiles(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
+                                     int j0, int j1, float[] out) {
+        int n = w.rows();
+        int k = w.cols();
+        MemorySegment d = w.data();
+        int half = (j1 - j0) / 2;
+        long far = half * w.rowBytes();
+        int tiled = m - m % MR;
+        for (int j = j0; j < j0 + half; j++) {
+            long r = w.rowOffset(j);
+            float sa = d.get(F32, r), sb = d.get(F32, r + far);
+            for (int i = 0; i < tiled; i += MR) {
+                fp8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
+                for (int t = 0; t < MR; t++) {
+                    store(y, (long) (i + t) * n + j, out[t] * sa, bias, j);
                 }
-                for (; i < i1; i++) {
-                    store(y, (long) i * n + j, fp8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
+                fp8Tile4(d, r + far + 4, x, 4L * i * k, 4L * k, k, out);
+                for (int t = 0; t < MR; t++) {
+                    store(y, (long) (i + t) * n + j + half, out[t] * sb, bias, j + half);
                 }
+            }
+            for (int i = tiled; i < m; i++) {
+                fp8Dot2(d, r + 4, far, x, 4L * i * k, k, out);
+                store(y, (long) i * n + j, out[0] * sa, bias, j);
+                store(y, (long) i * n + j + half, out[1] * sb, bias, j + half);
+            }
+        }
+        for (int j = j0 + 2 * half; j < j1; j++) {
+            long r = w.rowOffset(j);
+            float scale = d.get(F32, r);
+            for (int i = 0; i < m; i++) {
+                store(y, (long) i * n + j, fp8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
             }
         }
     }
 
     /**
-     * E4M3 codes (sign-extended int lanes) to their values; see the class comment. {@code rebias} is 2^120 in every
-     * lane, broadcast once by the caller: a scalar {@code mul} here was left boxed by C2 (measured 10-100x slower).
+     * Outputs of the fp8 rows in {@code [j0, j1)} that hold a NaN code set to NaN, as the reference computes them:
+     * the vector decode reads such a code as 480, so the kernels leave NaN to this pass over the matrix's NaN rows
+     * (found once, {@link QuantizedMatrix#fp8NanRows}) instead of testing every vector.
+     */
+    private static void nanRows(QuantizedMatrix w, int m, MemorySegment y, int j0, int j1) {
+        java.util.BitSet nan = w.fp8NanRows();
+        for (int j = nan.nextSetBit(j0); j >= 0 && j < j1; j = nan.nextSetBit(j + 1)) {
+            for (int i = 0; i < m; i++) {
+                y.setAtIndex(F32, (long) i * w.rows() + j, Float.NaN);
+            }
+        }
+    }
+
+    /**
+     * E4M3 codes (sign-extended int lanes) to their values, NaN codes to 480 (see {@link #nanRows}); see the class
+     * comment. {@code rebias} is 2^120 in every lane, broadcast once by the caller: a scalar {@code mul} here was left
+     * boxed by C2 (measured 10-100x slower).
      */
     private static FloatVector fp8(IntVector v, FloatVector rebias) {
         return v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias);
-    }
-
-    /** Bit 7 of a lane of the result is set when the code is NaN (low 7 bits all ones). */
-    private static IntVector nanFlag(IntVector v) {
-        return v.and(0x7f).add(1);
     }
 
     private static float fp8Scalar(MemorySegment w, long at) {
         return (float) Quantizer.decodeE4M3(w.get(I8, at));
     }
 
-    private static boolean anyNaN(IntVector sticky) {
-        return (sticky.reduceLanes(VectorOperators.OR) & 0x80) != 0;
-    }
-
     /**
-     * One fp8 row against one activation row: the unscaled sum, NaN when the row holds a NaN code. Two accumulators,
-     * not four as for int8: with four, the method outgrew C2's node-count inlining cutoff, a vector load helper was
-     * left as a call returning a boxed vector, and the GEMV ran 10x slower (measured).
+     * One fp8 row against one activation row: the unscaled sum (a NaN code counts as 480; {@link #nanRows}). Two
+     * accumulators, not four as for int8: with four, the method outgrew C2's node-count inlining cutoff, a vector load
+     * helper was left as a call returning a boxed vector, and the GEMV ran 10x slower (measured).
      */
     private static float fp8Dot(MemorySegment w, long q0, MemorySegment x, long x0, int k) {
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS);
-        IntVector sticky = IntVector.zero(IS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
         int upper2 = k - k % (2 * L);
         int l = 0;
         for (; l < upper2; l += 2 * L) {
             IntVector v0 = bytes(w, q0 + l), v1 = bytes(w, q0 + l + L);
-            sticky = sticky.or(nanFlag(v0)).or(nanFlag(v1));
             a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
             a1 = fp8(v1, rebias).fma(xv(x, x0 + 4L * l + 4L * L), a1);
         }
         int upper = k - k % L;
         for (; l < upper; l += L) {
-            IntVector v0 = bytes(w, q0 + l);
-            sticky = sticky.or(nanFlag(v0));
-            a0 = fp8(v0, rebias).fma(xv(x, x0 + 4L * l), a0);
-        }
-        if (anyNaN(sticky)) {
-            return Float.NaN;
+            a0 = fp8(bytes(w, q0 + l), rebias).fma(xv(x, x0 + 4L * l), a0);
         }
         float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         for (; l < k; l++) {
@@ -632,46 +651,38 @@ public final class VectorQuantKernels implements QuantKernels {
         return s;
     }
 
-    /** Two fp8 rows {@code far} bytes apart against the activation row at {@code x0}, as {@link #int8Dot2}; NaN per row as fp8Dot. */
+    /** Two fp8 rows {@code far} bytes apart against the activation row at {@code x0}, as {@link #int8Dot2}. */
     private static void fp8Dot2(MemorySegment w, long q0, long far, MemorySegment x, long x0, int k, float[] out) {
         // One chunk of each row per iteration: the two-chunk form of fp8Dot, doubled, crossed C2's inlining node
         // budget and left the decode boxed (measured 4x slower than one row at a time end to end).
         FloatVector a = FloatVector.zero(FS), b = FloatVector.zero(FS);
-        IntVector stickyA = IntVector.zero(IS), stickyB = IntVector.zero(IS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
             long wo = q0 + l;
             FloatVector xl = xv(x, x0 + 4L * l);
-            IntVector va = bytes(w, wo);
-            IntVector vb = bytes(w, wo + far);
-            stickyA = stickyA.or(nanFlag(va));
-            stickyB = stickyB.or(nanFlag(vb));
-            a = fp8(va, rebias).fma(xl, a);
-            b = fp8(vb, rebias).fma(xl, b);
+            a = fp8(bytes(w, wo), rebias).fma(xl, a);
+            b = fp8(bytes(w, wo + far), rebias).fma(xl, b);
         }
         float sa = a.reduceLanes(VectorOperators.ADD);
         float sb = b.reduceLanes(VectorOperators.ADD);
-        for (; l < k; l++) { // NaN codes propagate through the scalar products by themselves
+        for (; l < k; l++) {
             float xl = x.get(F32, x0 + 4L * l);
             sa += fp8Scalar(w, q0 + l) * xl;
             sb += fp8Scalar(w, q0 + far + l) * xl;
         }
-        out[0] = anyNaN(stickyA) ? Float.NaN : sa;
-        out[1] = anyNaN(stickyB) ? Float.NaN : sb;
+        out[0] = sa;
+        out[1] = sb;
     }
 
     private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
-        IntVector sticky = IntVector.zero(IS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
         int upper = k - k % L;
         int l = 0;
         for (; l < upper; l += L) {
-            IntVector b = bytes(w, q0 + l);
-            sticky = sticky.or(nanFlag(b));
-            FloatVector v = fp8(b, rebias);
+            FloatVector v = fp8(bytes(w, q0 + l), rebias);
             long xo = x0 + 4L * l;
             a0 = v.fma(xv(x, xo), a0);
             a1 = v.fma(xv(x, xo + xStride), a1);
@@ -681,18 +692,17 @@ public final class VectorQuantKernels implements QuantKernels {
         float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
         float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
         for (; l < k; l++) {
-            float q = fp8Scalar(w, q0 + l); // NaN codes propagate through the scalar product by themselves
+            float q = fp8Scalar(w, q0 + l);
             long xo = x0 + 4L * l;
             s0 += q * x.get(F32, xo);
             s1 += q * x.get(F32, xo + xStride);
             s2 += q * x.get(F32, xo + 2 * xStride);
             s3 += q * x.get(F32, xo + 3 * xStride);
         }
-        boolean nan = anyNaN(sticky);
-        out[0] = nan ? Float.NaN : s0;
-        out[1] = nan ? Float.NaN : s1;
-        out[2] = nan ? Float.NaN : s2;
-        out[3] = nan ? Float.NaN : s3;
+        out[0] = s0;
+        out[1] = s1;
+        out[2] = s2;
+        out[3] = s3;
     }
 
     // ---- int4, group-wise asymmetric -------------------------------------------------------------------------
