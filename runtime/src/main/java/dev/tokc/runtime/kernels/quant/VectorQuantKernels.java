@@ -41,7 +41,7 @@ import jdk.incubator.vector.VectorSpecies;
  *       codes alike (an e4m3 subnormal lands on an f32 subnormal with the same significand), so one multiply by
  *       2^120 finishes it, exactly. The NaN codes S.1111.111 decode as 480; the rows holding one are found once per
  *       matrix ({@link QuantizedMatrix#fp8NanRows}) and their outputs set to NaN after the product, as the reference
- *       gives, so the loops carry no NaN test (fp8 decode +N %, docs/benchmarks.md).</li>
+ *       gives, so the loops carry no NaN test (batch-1 fp8 decode +4-10 %, docs/benchmarks.md).</li>
  *   <li>int4 and NF4: L bytes hold 2L weights; the low nibbles are the even elements and the high nibbles the odd
  *       ones, so one byte load gives two vectors with a mask and a shift and no shuffle. The activations are
  *       permuted the same way once per call ("split order": each block of 2L values as its L even then L odd
