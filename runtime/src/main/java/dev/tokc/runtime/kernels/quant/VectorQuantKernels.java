@@ -25,9 +25,9 @@ import jdk.incubator.vector.VectorSpecies;
  *       weight rows as pairs from the range's two halves (two distant streams, one activation load for both:
  *       {@link #channelRowPairs}, {@code int4Dot2}, {@code nf4Dot2}).</li>
  *   <li>1 &lt; m &lt; {@value #BATCHED_MIN_ROWS} (small decode batches): fused as well. int8 pairs distant weight
- *       rows against tiles of {@value #MR} activation rows ({@code int8PairTiles}); int4 and NF4 take each weight-row
+ *       rows against tiles of {@value #MR} activation rows ({@code channelPairTiles}); int4 and NF4 take each weight-row
  *       pair against every activation row in turn, the packed pair staying in L1; fp8 pairs distant weight rows too,
- *       each row against register tiles of {@value #MR} activation rows ({@code fp8PairTiles}).</li>
+ *       each row against register tiles of {@value #MR} activation rows (the same {@code channelPairTiles}).</li>
  *   <li>m &ge; {@value #BATCHED_MIN_ROWS} (prefill, large batches): each block of 4 weight rows is dequantized once
  *       into f32 and the dense kernels' 4x4 tiles run over it ({@link #batched}).</li>
  * </ul>
@@ -356,7 +356,8 @@ public final class VectorQuantKernels implements QuantKernels {
         if (m == 1) {
             channelRowPairs(x, w, bias, y, j0, j1, new float[2], VectorQuantKernels::int8Dot2, VectorQuantKernels::int8Dot);
         } else {
-            int8PairTiles(x, m, w, bias, y, j0, j1);
+            channelPairTiles(x, m, w, bias, y, j0, j1, VectorQuantKernels::int8Tile4Pair, VectorQuantKernels::int8Dot2,
+                    VectorQuantKernels::int8Dot);
         }
     }
 
@@ -403,12 +404,24 @@ public final class VectorQuantKernels implements QuantKernels {
     }
 
     /**
-     * Small decode batches (1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}, all in one activation block): weight rows in
-     * pairs from the range's two halves as at m = 1, each pair against tiles of 4 activation rows (8 accumulators),
-     * then the activation rows left over one at a time.
+     * A per-channel format's pair tile: two rows {@code far} bytes apart against {@value #MR} activation rows
+     * {@code xStride} bytes apart, unscaled sums of row A into {@code out[0..MR)} and row B into {@code out[MR..2MR)}.
      */
-    private static void int8PairTiles(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-                                      int j0, int j1) {
+    @FunctionalInterface
+    private interface ChannelPairTile {
+        void tile(MemorySegment w, long q0, long far, MemorySegment x, long x0, long xStride, int k, float[] out);
+    }
+
+    /**
+     * Small decode batches of a per-channel format (1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}, all in one activation
+     * block): weight rows in pairs from the range's two halves as at m = 1 (two streams per thread), each pair
+     * against tiles of {@value #MR} activation rows, then the activation rows left over against the pair, then an
+     * odd last weight row alone. One weight row at a time against every activation row read one stream per thread:
+     * fp8 at batch 2 ran 23 tok/s that way, 37 in pairs (TinyLlama).
+     */
+    private static void channelPairTiles(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias,
+                                         MemorySegment y, int j0, int j1, ChannelPairTile tile, ChannelPairDot pair,
+                                         ChannelDot one) {
         int n = w.rows();
         int k = w.cols();
         MemorySegment d = w.data();
@@ -421,14 +434,14 @@ public final class VectorQuantKernels implements QuantKernels {
             float scaleB = d.get(F32, r + far);
             int i = 0;
             for (; i + MR <= m; i += MR) {
-                int8Tile4Pair(d, r + 4, far, x, 4L * i * k, 4L * k, k, out);
+                tile.tile(d, r + 4, far, x, 4L * i * k, 4L * k, k, out);
                 for (int t = 0; t < MR; t++) {
                     store(y, (long) (i + t) * n + j, out[t] * scaleA, bias, j);
                     store(y, (long) (i + t) * n + j + half, out[MR + t] * scaleB, bias, j + half);
                 }
             }
             for (; i < m; i++) {
-                int8Dot2(d, r + 4, far, x, 4L * i * k, k, out);
+                pair.dot(d, r + 4, far, x, 4L * i * k, k, out);
                 store(y, (long) i * n + j, out[0] * scaleA, bias, j);
                 store(y, (long) i * n + j + half, out[1] * scaleB, bias, j + half);
             }
@@ -437,7 +450,7 @@ public final class VectorQuantKernels implements QuantKernels {
             long r = w.rowOffset(j);
             float scale = d.get(F32, r);
             for (int i = 0; i < m; i++) {
-                store(y, (long) i * n + j, int8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
+                store(y, (long) i * n + j, one.dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
             }
         }
     }
@@ -546,56 +559,13 @@ public final class VectorQuantKernels implements QuantKernels {
 
     private static void fp8Rows(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
                                 int j0, int j1) {
-        float[] out = new float[MR];
         if (m == 1) {
-            channelRowPairs(x, w, bias, y, j0, j1, out, VectorQuantKernels::fp8Dot2, VectorQuantKernels::fp8Dot);
+            channelRowPairs(x, w, bias, y, j0, j1, new float[2], VectorQuantKernels::fp8Dot2, VectorQuantKernels::fp8Dot);
         } else {
-            fp8PairTiles(x, m, w, bias, y, j0, j1, out);
+            channelPairTiles(x, m, w, bias, y, j0, j1, VectorQuantKernels::fp8Tile4Pair, VectorQuantKernels::fp8Dot2,
+                    VectorQuantKernels::fp8Dot);
         }
         nanRows(w, m, y, j0, j1);
-    }
-
-    /**
-     * Small fp8 batches (1 &lt; m &lt; {@value #BATCHED_MIN_ROWS}): weight rows in pairs from the range's two halves,
-     * as at m = 1 (two streams per thread), each row of a pair against tiles of {@value #MR} activation rows
-     * ({@link #fp8Tile4}: one decode for four rows), the activation rows left over against the pair
-     * ({@link #fp8Dot2}). One weight row at a time against every activation row read one stream per thread and ran
-     * below the batch-1 rate at batch 2 (23.6 against 31.4 tok/s, TinyLlama fp8).
-     */
-    private static void fp8PairTiles(MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-                                     int j0, int j1, float[] out) {
-        int n = w.rows();
-        int k = w.cols();
-        MemorySegment d = w.data();
-        int half = (j1 - j0) / 2;
-        long far = half * w.rowBytes();
-        int tiled = m - m % MR;
-        for (int j = j0; j < j0 + half; j++) {
-            long r = w.rowOffset(j);
-            float sa = d.get(F32, r), sb = d.get(F32, r + far);
-            for (int i = 0; i < tiled; i += MR) {
-                fp8Tile4(d, r + 4, x, 4L * i * k, 4L * k, k, out);
-                for (int t = 0; t < MR; t++) {
-                    store(y, (long) (i + t) * n + j, out[t] * sa, bias, j);
-                }
-                fp8Tile4(d, r + far + 4, x, 4L * i * k, 4L * k, k, out);
-                for (int t = 0; t < MR; t++) {
-                    store(y, (long) (i + t) * n + j + half, out[t] * sb, bias, j + half);
-                }
-            }
-            for (int i = tiled; i < m; i++) {
-                fp8Dot2(d, r + 4, far, x, 4L * i * k, k, out);
-                store(y, (long) i * n + j, out[0] * sa, bias, j);
-                store(y, (long) i * n + j + half, out[1] * sb, bias, j + half);
-            }
-        }
-        for (int j = j0 + 2 * half; j < j1; j++) {
-            long r = w.rowOffset(j);
-            float scale = d.get(F32, r);
-            for (int i = 0; i < m; i++) {
-                store(y, (long) i * n + j, fp8Dot(d, r + 4, x, 4L * i * k, k) * scale, bias, j);
-            }
-        }
     }
 
     /**
@@ -676,7 +646,19 @@ public final class VectorQuantKernels implements QuantKernels {
         out[1] = sb;
     }
 
-    private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out) {
+    /**
+     * Two fp8 rows against {@value #MR} activation rows, as {@link #int8Tile4Pair}: one {@link #fp8Tile4} per row (a
+     * tile over both rows at once has 8 accumulators, past what fp8's decode fits in C2's inlining budget).
+     */
+    private static void fp8Tile4Pair(MemorySegment w, long q0, long far, MemorySegment x, long x0, long xStride, int k,
+                                     float[] out) {
+        fp8Tile4(w, q0, x, x0, xStride, k, out, 0);
+        fp8Tile4(w, q0 + far, x, x0, xStride, k, out, MR);
+    }
+
+    /** One fp8 row against {@value #MR} activation rows: unscaled sums into {@code out[at..at + MR)}. */
+    private static void fp8Tile4(MemorySegment w, long q0, MemorySegment x, long x0, long xStride, int k, float[] out,
+                                 int at) {
         FloatVector a0 = FloatVector.zero(FS), a1 = FloatVector.zero(FS), a2 = FloatVector.zero(FS), a3 = FloatVector.zero(FS);
         FloatVector rebias = FloatVector.broadcast(FS, 0x1p120f);
         int upper = k - k % L;
@@ -699,10 +681,10 @@ public final class VectorQuantKernels implements QuantKernels {
             s2 += q * x.get(F32, xo + 2 * xStride);
             s3 += q * x.get(F32, xo + 3 * xStride);
         }
-        out[0] = s0;
-        out[1] = s1;
-        out[2] = s2;
-        out[3] = s3;
+        out[at] = s0;
+        out[at + 1] = s1;
+        out[at + 2] = s2;
+        out[at + 3] = s3;
     }
 
     // ---- int4, group-wise asymmetric -------------------------------------------------------------------------
