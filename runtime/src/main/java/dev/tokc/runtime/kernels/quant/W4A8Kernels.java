@@ -44,8 +44,9 @@ import jdk.incubator.vector.VectorSpecies;
  * out inline, no helper methods (in an engine C2 once left a load helper out of line, returning boxed vectors: 58 %
  * of a decode step went to that call), so that the metadata decode fits in the same compiled method under C2's
  * inlining node budget: decoded in a separate pass into a heap array, as an earlier version had to, it was read as
- * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile does not fit the budget (3x slower
- * than rows one by one), hence tiles of 2. The activation codes are shorts, not bytes: C2 then broadcasts each from
+ * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile did not fit the budget in the first
+ * loop shape (3x slower than rows one by one) and in this one runs no faster than two tiles of 2, hence tiles of 2.
+ * The activation codes are shorts, not bytes: C2 then broadcasts each from
  * memory instead of a sign-extending load and a register broadcast (+16-18 % for the kernel).
  *
  * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
