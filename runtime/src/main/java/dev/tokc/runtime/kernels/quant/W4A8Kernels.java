@@ -82,7 +82,37 @@ final class W4A8Kernels {
     /** Per pool thread: the output tile, reused across calls. */
     private static final class Scratch {
         final float[] out = new float[2 * R];
+        /** The calling thread's activation buffers for decode-sized calls ({@link #activations}). */
+        short[] codes = new short[0], pairCodes = new short[0], evenTerms = new short[0];
+        float[] scales = new float[0], zeroTerms = new float[0];
+        int[] sums = new int[0];
+
+        /**
+         * Buffers for one call's quantized activations: reused for decode-sized calls (a step makes one call per
+         * projection, ~90 on TinyLlama, each of which allocated ~25 KB), fresh for prefill-sized ones so that a
+         * thread does not keep megabytes. Every array but {@code zeroTerms} is fully written by the quantizer.
+         */
+        Activations activations(int m, int k, int g, boolean vector) {
+            int n = m * k;
+            if (n > REUSE_MAX) {
+                return new Activations(new short[n], new float[n / B], new int[n / B], new float[n / g],
+                        vector ? new short[n] : null, vector ? new short[n / B] : null);
+            }
+            if (codes.length < n) {
+                codes = new short[n];
+                pairCodes = new short[n];
+                scales = new float[n / B];
+                sums = new int[n / B];
+                evenTerms = new short[n / B];
+                zeroTerms = new float[n / 32];
+            }
+            java.util.Arrays.fill(zeroTerms, 0, n / g, 0f);
+            return new Activations(codes, scales, sums, zeroTerms, vector ? pairCodes : null, vector ? evenTerms : null);
+        }
     }
+
+    /** Activation values per call up to which the calling thread's buffers are reused. */
+    private static final int REUSE_MAX = 1 << 16;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -96,8 +126,7 @@ final class W4A8Kernels {
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
-        Activations a = new Activations(new short[m * k], new float[m * k / B], new int[m * k / B], new float[m * k / g],
-                vector ? new short[m * k] : null, vector ? new short[m * k / B] : null);
+        Activations a = SCRATCH.get().activations(m, k, g, vector);
         if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
             pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, vector));
         } else {
