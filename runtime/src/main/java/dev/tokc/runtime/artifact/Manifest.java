@@ -39,7 +39,7 @@ public record Manifest(int formatVersion, String producer, ObjectNode modelConfi
         Quantization quantization, KvCacheInfo kvCache, ParallelLayout parallel, List<PassRecord> pipeline,
         List<String> tokenizerFiles, Map<String, FileDigest> files, List<TensorEntry> tensors) {
     /** The format this code writes and the only one it reads. Bump it on any incompatible change. */
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
 
     public Manifest {
         if (producer == null || modelConfig == null || target == null || dtype == null || quantization == null

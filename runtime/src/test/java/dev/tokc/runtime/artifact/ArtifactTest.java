@@ -286,7 +286,11 @@ class ArtifactTest {
     void wrongFormatVersionNamesExpectedAndFound() throws IOException {
         Path dir = engine();
         editManifest(dir, m -> m.put("format_version", 7));
-        assertLoadFails(dir, "engine format version 7, but this runtime reads format version 1");
+        assertLoadFails(dir, "engine format version 7, but this runtime reads format version " + Manifest.FORMAT_VERSION
+                + " (the engine was written by a newer tokc");
+        // an engine of the previous version (format 1: w4a8's old code layout) is refused too, not misread
+        editManifest(dir, m -> m.put("format_version", Manifest.FORMAT_VERSION - 1));
+        assertLoadFails(dir, "(the engine was written by an older tokc");
     }
 
     @Test

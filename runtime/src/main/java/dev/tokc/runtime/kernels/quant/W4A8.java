@@ -15,24 +15,28 @@ import java.lang.foreign.ValueLayout;
  * block b gets the scale {@code d_b = max|x| / 127} (an f32 division) and codes
  * {@code a = clamp(Math.round(x / d_b), -127, 127)} (the division in f32; 0 when {@code d_b = 0}). Then
  * {@code y_n = sum_b d_b sum_{k in b} a_k w_nk}. With 4-bit weights and 8-bit activations a block's integer sum
- * {@code sum (q - 8) a} fits in 16 bits ({@code 32 * 8 * 127 < 2^15}), which is what lets {@link W4A8Kernels} run
- * 32 rows per 512-bit vector in 16-bit lanes.
+ * {@code sum (q - 8) a} fits in 16 bits ({@code 32 * 8 * 127 < 2^15}), and so does any part of it, which is what lets
+ * {@link W4A8Kernels} accumulate in 16-bit lanes, 32 per 512-bit vector.
  *
  * <p><b>Layout</b> (little-endian; {@link Geometry}): output rows in blocks of {@value #ROWS}, the last block padded
  * with zero rows (scale 0, zero point 8, codes 8). Three regions, each walked front to back by a thread that takes a
  * run of blocks:
  * <pre>
- *   metadata: per block, per group of G along k: [32 x f16 scale s_r][32 x i8 (z_r - 8)]       ({@link #META_BYTES})
- *   stream 0: per block, per activation block of 32 along k: k pairs 0..7, 32 bytes each
- *   stream 1: the same for k pairs 8..15
+ *   metadata: per block, per group of G along k: [32 x f16 scale s][32 x i8 (z - 8)], rows in the order
+ *             0, 16, 1, 17, .. 15, 31 (so that a 32-bit lane holds rows l and l + 16)        ({@link #META_BYTES})
+ *   stream 0: per block, per step of 8 along k: rows 0..15, 64 bytes
+ *   stream 1: the same for rows 16..31
  * </pre>
- * The 32 bytes of a k pair p hold one byte per row r: {@code q_r,2p | (q_r,2p+1 - 8) << 4}. That is 3 + G/2 bytes
- * per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A load of 32 code bytes is
- * one k pair for all 32 rows, widened to 16-bit lanes: {@code v = q0 + 16 (q1 - 8)}, the odd code (stored minus 8)
- * is the arithmetic shift {@code v >> 4}, and the kernels never isolate the even one ({@code W4A8Kernels.pairCodes}
- * folds it into the activation codes). Why regions and two code streams: the batch-1 loop
- * alternates between two distant streams, as the int4 kernel's row pairs do; one sequential stream per core, or
- * streams that restart every block, measured at half the DRAM throughput or less (docs/benchmarks.md, "W4A8").
+ * The 64 bytes of a step j hold 32 u16 words: word {@code 2i} is row i's codes for k = 8j .. 8j+3, word
+ * {@code 2i + 1} those for 8j+4 .. 8j+7, each word {@code q0 | q1 << 4 | q2 << 8 | q3 << 12} (codes unsigned).
+ * That is 3 + G/2 bytes per row and group (int4 needs 4 + G/2: the zero point is an integer and fits a byte). A
+ * 64-byte load is 8 k for 16 rows in 16-bit lanes, and the kernels never isolate a code: with the word v, the
+ * shifts {@code v >>> 4}, {@code v >>> 8}, {@code v >>> 12} and activation codes rewritten as differences
+ * ({@code W4A8Kernels.stepCodes}) the four products sum to {@code q0 a0 + q1 a1 + q2 a2 + q3 a3}. Even and odd lanes
+ * take different k, so one 32-bit broadcast of two activation codes serves a multiply of both. Why two streams, by
+ * rows: the batch-1 loop alternates between two distant streams, as the int4 kernel's row pairs do (one sequential
+ * stream per core, or streams that restart every block, measured at half the DRAM throughput or less:
+ * docs/benchmarks.md, "W4A8"), and both halves of a block multiply the same activation codes.
  */
 public final class W4A8 {
     private W4A8() {}
@@ -67,11 +71,25 @@ public final class W4A8 {
             return (long) blocks() * 8 * cols;
         }
 
-        /** Offset of k pair p (0..15) of activation block s (0..cols/32-1) of block b. */
-        public long pairOffset(int b, int s, int p) {
-            return blocks() * groups() * META_BYTES + (p >= 8 ? streamBytes() : 0)
-                    + (((long) b * (cols / BLOCK) + s) * 8 + (p & 7)) * ROWS;
+        /** Offset of step j (k = 8j .. 8j+7) of rows 16h .. 16h+15 of block b. */
+        public long stepOffset(int b, int h, int j) {
+            return blocks() * groups() * META_BYTES + h * streamBytes() + ((long) b * (cols / 8) + j) * 2 * ROWS;
         }
+
+        /** Offset of the u16 word holding the code of row {@code lane} of block b at column {@code col}. */
+        long wordOffset(int b, int lane, int col) {
+            return stepOffset(b, lane / 16, col / 8) + 2L * (2 * (lane % 16) + (col % 8) / 4);
+        }
+    }
+
+    /** Where row {@code lane} of a block is in its group metadata: 0, 16, 1, 17, .. (see the class comment). */
+    static int metaIndex(int lane) {
+        return lane < ROWS / 2 ? 2 * lane : 2 * (lane - ROWS / 2) + 1;
+    }
+
+    /** The 4-bit code (0..15) of row {@code lane} of block b at column {@code col} of a W4A8 matrix. */
+    static int code(MemorySegment d, Geometry geo, int b, int lane, int col) {
+        return (Short.toUnsignedInt(d.get(U16, geo.wordOffset(b, lane, col))) >>> (4 * (col % 4))) & 0xf;
     }
 
     // ---- activations ---------------------------------------------------------------------------------------
@@ -150,13 +168,14 @@ public final class W4A8 {
                             scale = 0; // not -0: the kernels read the scale bits as non-negative
                         }
                     }
-                    dst.set(U16, at + 2L * lane, scale);
-                    dst.set(I8, at + 2L * ROWS + lane, (byte) (zero - 8));
-                    for (int p = 0; p < g / 2; p++) {
-                        int q0 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p) : 8;
-                        int q1 = r < rows ? Quantizer.nibble(int4, src + 4, 2 * p + 1) : 8;
-                        dst.set(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane,
-                                (byte) (q0 | (q1 - 8) << 4));
+                    dst.set(U16, at + 2L * metaIndex(lane), scale);
+                    dst.set(I8, at + 2L * ROWS + metaIndex(lane), (byte) (zero - 8));
+                    for (int e = 0; e < g; e += 4) { // one word: 4 codes (g is a multiple of 32)
+                        int word = 0;
+                        for (int p = 0; p < 4; p++) {
+                            word |= (r < rows ? Quantizer.nibble(int4, src + 4, e + p) : 8) << (4 * p);
+                        }
+                        dst.set(U16, geo.wordOffset(b, lane, c * g + e), (short) word);
                     }
                 }
             }
@@ -173,14 +192,10 @@ public final class W4A8 {
         int lane = row % ROWS;
         for (int c = 0; c < geo.groups(); c++) {
             long at = geo.metaOffset(b, c);
-            double scale = Float.float16ToFloat(d.get(U16, at + 2L * lane));
-            int zero = d.get(I8, at + 2L * ROWS + lane) + 8;
-            for (int p = 0; p < g / 2; p++) {
-                int v = d.get(I8, geo.pairOffset(b, (c * g + 2 * p) / BLOCK, p % (BLOCK / 2)) + lane);
-                int q0 = v & 0xf;
-                int q1 = (v >> 4) + 8;
-                out[c * g + 2 * p] = (q0 - zero) * scale;
-                out[c * g + 2 * p + 1] = (q1 - zero) * scale;
+            double scale = Float.float16ToFloat(d.get(U16, at + 2L * metaIndex(lane)));
+            int zero = d.get(I8, at + 2L * ROWS + metaIndex(lane)) + 8;
+            for (int e = c * g; e < (c + 1) * g; e++) {
+                out[e] = (code(d, geo, b, lane, e) - zero) * scale;
             }
         }
     }

@@ -21,19 +21,21 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Per call the activation rows are quantized once ({@link #quantizeActivations}, the vector form of
  * {@link W4A8#quantizeActivations}), with per row and weight group the zero points' multiplier
- * {@code D_g = sum_{b in g} d_b A_b}, and rewritten as the pair codes the kernels multiply ({@link #pairCodes}).
- * Then each thread takes runs of blocks of 32 weight rows. One loop walks an activation row's k pairs against one
- * block, in 16-bit lanes, one lane per weight row: per step one 32-byte load from each code stream, widened to 32
- * shorts v; the products {@code v a0 + (v >> 4) a1'} per stream (no mask, no subtraction: see {@link #pairCodes});
- * four multiplies by broadcast codes, summed as a tree. The 16-bit sum {@code T_b = sum (q - 8) a} of activation
- * block b is exact (see {@link W4A8}); at the block's end it is converted once, scaled by d_b and summed over the
- * group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
+ * {@code D_g = sum_{b in g} d_b A_b}, and rewritten as the step codes the kernels multiply ({@link #stepCodes}).
+ * Then each thread takes runs of blocks of 32 weight rows. One loop walks an activation row's k against one block
+ * in 16-bit lanes, two lanes per weight row (even lanes k = 8j..8j+3, odd lanes 8j+4..8j+7): per step of 8 k one
+ * 64-byte load from each code stream (rows 0..15 and 16..31) as 32 shorts v, and per stream the products
+ * {@code v c0 + (v >>> 4) c1 + (v >>> 8) c2 + (v >>> 12) c3} (no mask, no subtraction: see {@link #stepCodes}),
+ * each c a 32-bit broadcast of two activation codes (a load, no shuffle), summed as a tree. A lane's 16-bit sum
+ * over its half of activation block b is exact (see {@link W4A8}); at the block's end a row's two lanes are summed
+ * in 32 bits (the low and high halves of an int lane, with shifts), converted once, scaled by d_b and summed over
+ * the group, and the group finishes in f32 with its metadata (f16 scales widened with a shift and a multiply, zero
  * points converted from bytes; the shift-and-2^112 trick is {@code VectorConversions.f16ToFloat}'s, without its
  * sign, infinity and NaN handling, which the layout rules out: {@link W4A8#interleave} writes finite scales >= 0):
- * {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2 that share each decoded weight
- * vector ({@link #tile2}); an odd last one alone ({@link #row1}). {@link #row1} widens the 16-bit sums and the
- * metadata by even and odd rows (the 32-bit lanes' low and high halves, with shifts) instead of by halves of the
- * vector (permutes): +13 % from L3 at batch 1; in {@link #tile2} the same measured 15 % slower, so it keeps halves.
+ * {@code y += s_g (sum_b d_b T_b - (z_g - 8) D_g)}. Activation rows go in tiles of 2 that share each weight vector
+ * ({@link #tile2}); an odd last one alone ({@link #row1}). Against the previous form (one 32-byte load per stream
+ * and step widened byte to short, one byte per row holding two codes, 16-bit broadcasts): 22 vector operations per
+ * 256 weights instead of 32, none of them a shuffle; +20 % from L2 and L3 (docs/benchmarks.md, "W4A8, third pass").
  *
  * <p>What the loop shape is for (each measured, docs/benchmarks.md "W4A8"): a 512-bit add's latency here is two
  * cycles, so the step's four products go into the running sum as a tree (one dependent add per step), not as a
@@ -44,10 +46,8 @@ import jdk.incubator.vector.VectorSpecies;
  * out inline, no helper methods (in an engine C2 once left a load helper out of line, returning boxed vectors: 58 %
  * of a decode step went to that call), so that the metadata decode fits in the same compiled method under C2's
  * inlining node budget: decoded in a separate pass into a heap array, as an earlier version had to, it was read as
- * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile did not fit the budget in the first
- * loop shape (3x slower than rows one by one) and in this one runs no faster than two tiles of 2, hence tiles of 2.
- * The activation codes are shorts, not bytes: C2 then broadcasts each from
- * memory instead of a sign-extending load and a register broadcast (+16-18 % for the kernel).
+ * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile did not fit the budget in an earlier
+ * loop shape (3x slower than rows one by one) and in a later one ran no faster than two tiles of 2, hence tiles of 2.
  *
  * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
  * loop over the same integers.
@@ -73,19 +73,19 @@ final class W4A8Kernels {
     /**
      * The quantized activations of one call: codes (int8 values in shorts), block scales d_b and block code sums
      * A_b, per row and weight group the zero points' multiplier {@code sum_{b in g} d_b A_b}, and for the vector
-     * kernels (null on the scalar path) the pair codes and per block the start of its 16-bit sum
-     * ({@link #pairCodes}).
+     * kernels (null on the scalar path) the step codes and per block the start of its 16-bit sums
+     * ({@link #stepCodes}).
      */
-    private record Activations(short[] codes, float[] scales, int[] sums, float[] zeroTerms, short[] pairCodes,
-            short[] evenTerms) {}
+    private record Activations(short[] codes, float[] scales, int[] sums, float[] zeroTerms, int[] stepCodes,
+            int[] blockStarts) {}
 
     /** Per pool thread: the output tile, reused across calls. */
     private static final class Scratch {
         final float[] out = new float[2 * R];
         /** The calling thread's activation buffers for decode-sized calls ({@link #activations}). */
-        short[] codes = new short[0], pairCodes = new short[0], evenTerms = new short[0];
+        short[] codes = new short[0];
         float[] scales = new float[0], zeroTerms = new float[0];
-        int[] sums = new int[0];
+        int[] sums = new int[0], stepCodes = new int[0], blockStarts = new int[0];
 
         /**
          * Buffers for one call's quantized activations: reused for decode-sized calls (a step makes one call per
@@ -96,18 +96,18 @@ final class W4A8Kernels {
             int n = m * k;
             if (n > REUSE_MAX) {
                 return new Activations(new short[n], new float[n / B], new int[n / B], new float[n / g],
-                        vector ? new short[n] : null, vector ? new short[n / B] : null);
+                        vector ? new int[n / 2] : null, vector ? new int[n / B] : null);
             }
             if (codes.length < n) {
                 codes = new short[n];
-                pairCodes = new short[n];
+                stepCodes = new int[n / 2];
                 scales = new float[n / B];
                 sums = new int[n / B];
-                evenTerms = new short[n / B];
+                blockStarts = new int[n / B];
                 zeroTerms = new float[n / 32];
             }
             java.util.Arrays.fill(zeroTerms, 0, n / g, 0f);
-            return new Activations(codes, scales, sums, zeroTerms, vector ? pairCodes : null, vector ? evenTerms : null);
+            return new Activations(codes, scales, sums, zeroTerms, vector ? stepCodes : null, vector ? blockStarts : null);
         }
     }
 
@@ -143,21 +143,21 @@ final class W4A8Kernels {
                 for (int b = b0; b < b1; b++) {
                     for (int i = 0; i < m; i++) {
                         scalarRow(w.data(), geo, b, a, i, out);
-                        store(out, 1, i, b, n, bias, y, false);
+                        store(out, 1, i, b, n, bias, y);
                     }
                 }
                 return;
             }
             for (int b = b0; b < b1; b++) {
-                long base = geo.pairOffset(b, 0, 0), meta = geo.metaOffset(b, 0);
+                long base = geo.stepOffset(b, 0, 0), meta = geo.metaOffset(b, 0);
                 int i = 0;
                 for (; i + 2 <= m; i += 2) {
                     tile2(w.data(), base, streams, meta, k, g, a, i, out);
-                    store(out, 2, i, b, n, bias, y, false);
+                    store(out, 2, i, b, n, bias, y);
                 }
                 for (; i < m; i++) {
                     row1(w.data(), base, streams, meta, k, g, a, i, out);
-                    store(out, 1, i, b, n, bias, y, true);
+                    store(out, 1, i, b, n, bias, y);
                 }
             }
         });
@@ -177,35 +177,38 @@ final class W4A8Kernels {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
         }
         if (vector) {
-            pairCodes(a.codes, r0 * k, r1 * k, a.pairCodes, a.evenTerms);
+            stepCodes(a.codes, r0 * k, r1 * k, a.stepCodes, a.blockStarts);
         }
     }
 
     /**
-     * The activation codes as the vector kernels multiply them. A code byte v holds an even k's code unsigned and the
-     * next one's minus 8: sign-extended to 16 bits it is {@code v = q0 + 16 (q1 - 8)}, and {@code v >> 4 = q1 - 8}.
-     * So {@code v a0 + (v >> 4)(a1 - 16 a0) = q0 a0 + (q1 - 8) a1}: with the odd codes stored as
-     * {@code a1 - 16 a0} (|.| <= 2159) the kernels need no mask and no subtraction per weight, and the missing
-     * {@code -8 a0} terms are one constant per block, {@code -8 sum_even a}, where its 16-bit sum starts. The partial
-     * sums may wrap in 16 bits; the products and additions are exact modulo 2^16 and the block's total
-     * {@code sum (q - 8) a} fits in 16 bits (see {@link W4A8}), so the wrapped sum is that total exactly.
-     * The codes are stored in the order the loop steps through them: step p of a block (k pair p from stream 0,
-     * k pair p + 8 from stream 1) reads the four codes at {@code 4p}, a linear index the loop's range checks fold
-     * into (in k order, +8 % for batch 1 and +17 % for two rows from L3).
+     * The activation codes as the vector kernels multiply them. A weight word v holds four codes,
+     * {@code v = q0 + 16 q1 + 256 q2 + 4096 q3} ({@link W4A8}), so with logical shifts
+     * {@code v a0 + (v >>> 4)(a1 - 16 a0) + (v >>> 8)(a2 - 16 a1) + (v >>> 12)(a3 - 16 a2) = q0 a0 + q1 a1 + q2 a2 + q3 a3}:
+     * the codes are stored as those differences (|.| <= 2159), and the kernels need no mask and no subtraction per
+     * weight. The zero offset's {@code -8 sum a} is one constant per block and lane parity where its 16-bit sum
+     * starts ({@code blockStarts}). The partial sums may wrap in 16 bits; products and additions are exact modulo 2^16
+     * and each lane's total {@code sum (q - 8) a} over its 16 k of the block fits in 16 bits (see {@link W4A8}), so
+     * the wrapped sum is that total exactly.
+     *
+     * <p>Stored as the loop steps through them: per step of 8 k, four ints, int p holding in its low half the code
+     * for the even lanes (k = 8j + p) and in its high half the one for the odd lanes (8j + 4 + p), so that one 32-bit
+     * broadcast feeds a multiply of both; per block the low half of {@code blockStarts} starts the even lanes, the
+     * high half the odd ones.
      */
-    private static void pairCodes(short[] codes, int from, int to, short[] pairCodes, short[] evenTerms) {
+    private static void stepCodes(short[] codes, int from, int to, int[] stepCodes, int[] blockStarts) {
         for (int blockStart = from; blockStart < to; blockStart += B) {
-            int even = 0;
-            for (int p = 0; p < B / 4; p++) { // step p of the block: k pair p (stream 0) and pair p + 8 (stream 1)
-                int e = blockStart + 2 * p;
-                int at = blockStart + 4 * p;
-                pairCodes[at] = codes[e];
-                pairCodes[at + 1] = (short) (codes[e + 1] - 16 * codes[e]);
-                pairCodes[at + 2] = codes[e + 16];
-                pairCodes[at + 3] = (short) (codes[e + 17] - 16 * codes[e + 16]);
-                even += codes[e] + codes[e + 16];
+            int even = 0, odd = 0;
+            for (int e = blockStart; e < blockStart + B; e += 8) { // one step: k = e .. e+7
+                for (int p = 0; p < 4; p++) {
+                    int lo = codes[e + p] - (p == 0 ? 0 : 16 * codes[e + p - 1]);
+                    int hi = codes[e + 4 + p] - (p == 0 ? 0 : 16 * codes[e + 3 + p]);
+                    stepCodes[e / 2 + p] = (lo & 0xffff) | hi << 16;
+                    even += codes[e + p];
+                    odd += codes[e + 4 + p];
+                }
             }
-            evenTerms[blockStart / B] = (short) (-8 * even);
+            blockStarts[blockStart / B] = (-8 * even & 0xffff) | (-8 * odd) << 16;
         }
     }
 
@@ -250,66 +253,68 @@ final class W4A8Kernels {
         return t.max(-127).min(127);
     }
 
-    /**
-     * {@code out[t * 32 + lane]} for activation rows i0 .. i0 + rows - 1 into y, with the bias, real rows only; with
-     * {@code evenOdd} lane l of the first 16 is row 2l and of the last 16 row 2l + 1 (as {@link #row1} leaves them).
-     */
-    private static void store(float[] out, int rows, int i0, int block, int n, MemorySegment bias, MemorySegment y,
-            boolean evenOdd) {
+    /** {@code out[t * 32 + lane]} for activation rows i0 .. i0 + rows - 1 into y, with the bias, real rows only. */
+    private static void store(float[] out, int rows, int i0, int block, int n, MemorySegment bias, MemorySegment y) {
         int j0 = block * R;
         int lanes = Math.min(R, n - j0);
         for (int t = 0; t < rows; t++) {
             long at = (long) (i0 + t) * n + j0;
             for (int r = 0; r < lanes; r++) {
-                float v = out[t * R + (evenOdd ? (r & 1) * (R / 2) + (r >> 1) : r)];
+                float v = out[t * R + r];
                 y.setAtIndex(F32, at + r, bias == null ? v : v + bias.getAtIndex(F32, j0 + r));
             }
         }
     }
 
     /**
-     * One activation row i against the 32 weight rows of one block (codes from {@code base} in stream 0, stream 1
-     * {@code streams} bytes further; group metadata at {@code metaBase}): out[0, 16) the even rows, out[16, 32) the odd.
+     * One activation row i against the 32 weight rows of one block (rows 0..15 from {@code base} in stream 0, rows
+     * 16..31 {@code streams} bytes further; group metadata at {@code metaBase}) into out[0, 32).
      */
     private static void row1(MemorySegment w, long base, long streams, long metaBase, int k, int g, Activations a,
             int i, float[] out) {
-        short[] codes = a.pairCodes;
-        ShortVector four = ShortVector.broadcast(SS, (short) 4);
-        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
-        FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
-        int x = i * k;
-        int blocks = k / B, xb = x / B, blocksPerGroup = g / B, zBase = i * (k / g);
-        int inGroup = 0, c = 0; // counters, not divisions (C2 emitted three idiv per block end for them)
+        int[] codes = a.stepCodes;
+        ShortVector four = ShortVector.broadcast(SS, (short) 4), eight = ShortVector.broadcast(SS, (short) 8);
+        ShortVector twelve = ShortVector.broadcast(SS, (short) 12);
         IntVector sixteen = IntVector.broadcast(IS, 16), three = IntVector.broadcast(IS, 3);
         IntVector thirteen = IntVector.broadcast(IS, 13);
-        ShortVector t = ShortVector.broadcast(SS, a.evenTerms[xb]);
+        FloatVector acc0 = FloatVector.zero(FS), acc1 = FloatVector.zero(FS);
+        FloatVector f0 = FloatVector.zero(FS), f1 = FloatVector.zero(FS);
+        int xb = i * (k / B), xc = i * (k / 2);
+        int blocks = k / B, blocksPerGroup = g / B, zBase = i * (k / g);
+        int inGroup = 0, c = 0; // counters, not divisions (C2 emitted three idiv per block end for them)
+        ShortVector t0 = IntVector.broadcast(IS, a.blockStarts[xb]).reinterpretAsShorts(), t1 = t0;
         long cb1 = base + streams;
-        // j walks the k pairs 0..7 of each activation block in turn: stream 0 holds pair j % 8 of block j / 8 at
-        // 32 j, stream 1 pair j % 8 + 8 at the same offset. One loop over the row (not one per block): C2's
-        // range-check elimination then sets up once per row, not once per block of 8 steps.
-        for (int j = 0; j < k / 4; j++) {
-            long o = (long) j * R;
-            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + o, LE)
-                    .convertShape(VectorOperators.B2S, SS, 0);
-            ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
-                    .convertShape(VectorOperators.B2S, SS, 0);
-            int e = x + 4 * j;
-            t = t.add(v.mul(codes[e]).add(v.lanewise(VectorOperators.ASHR, four).mul(codes[e + 1]))
-                    .add(u.mul(codes[e + 2]).add(u.lanewise(VectorOperators.ASHR, four).mul(codes[e + 3]))));
-            if ((j & 7) == 7) { // the end of activation block s: its 16-bit sum into f32
-                int s = j >> 3;
+        // One loop over the row (not one per block): C2's range-check elimination then sets up once per row, not
+        // once per block.
+        for (int j = 0; j < k / 8; j++) {
+            long o = (long) j * 2 * R;
+            ShortVector v = ShortVector.fromMemorySegment(SS, w, base + o, LE); // rows 0..15
+            ShortVector u = ShortVector.fromMemorySegment(SS, w, cb1 + o, LE); // rows 16..31
+            int e = xc + 4 * j;
+            ShortVector c0 = IntVector.broadcast(IS, codes[e]).reinterpretAsShorts();
+            ShortVector c1 = IntVector.broadcast(IS, codes[e + 1]).reinterpretAsShorts();
+            ShortVector c2 = IntVector.broadcast(IS, codes[e + 2]).reinterpretAsShorts();
+            ShortVector c3 = IntVector.broadcast(IS, codes[e + 3]).reinterpretAsShorts();
+            t0 = t0.add(v.mul(c0).add(v.lanewise(VectorOperators.LSHR, four).mul(c1))
+                    .add(v.lanewise(VectorOperators.LSHR, eight).mul(c2).add(v.lanewise(VectorOperators.LSHR, twelve).mul(c3))));
+            t1 = t1.add(u.mul(c0).add(u.lanewise(VectorOperators.LSHR, four).mul(c1))
+                    .add(u.lanewise(VectorOperators.LSHR, eight).mul(c2).add(u.lanewise(VectorOperators.LSHR, twelve).mul(c3))));
+            if ((j & 3) == 3) { // the end of activation block s: a row's two 16-bit lanes summed, to f32
+                // (w + (w << 16)) >> 16 is the sum of an int lane's halves: it fits 16 bits (the block's sum)
+                int s = j >> 2;
                 float d = a.scales[xb + s];
-                IntVector ti = t.reinterpretAsInts(); // even rows in the low halves, odd rows in the high ones
-                f0 = ((FloatVector) ti.lanewise(VectorOperators.LSHL, sixteen).lanewise(VectorOperators.ASHR, sixteen)
-                        .convert(VectorOperators.I2F, 0)).mul(d).add(f0);
-                f1 = ((FloatVector) ti.lanewise(VectorOperators.ASHR, sixteen).convert(VectorOperators.I2F, 0)).mul(d).add(f1);
-                t = ShortVector.broadcast(SS, s + 1 < blocks ? a.evenTerms[xb + s + 1] : 0);
-                if (++inGroup == blocksPerGroup) { // and of group c
+                IntVector w0 = t0.reinterpretAsInts(), w1 = t1.reinterpretAsInts();
+                f0 = ((FloatVector) w0.add(w0.lanewise(VectorOperators.LSHL, sixteen))
+                        .lanewise(VectorOperators.ASHR, sixteen).convert(VectorOperators.I2F, 0)).mul(d).add(f0);
+                f1 = ((FloatVector) w1.add(w1.lanewise(VectorOperators.LSHL, sixteen))
+                        .lanewise(VectorOperators.ASHR, sixteen).convert(VectorOperators.I2F, 0)).mul(d).add(f1);
+                t0 = IntVector.broadcast(IS, s + 1 < blocks ? a.blockStarts[xb + s + 1] : 0).reinterpretAsShorts();
+                t1 = t0;
+                if (++inGroup == blocksPerGroup) { // and of group c: f16 scales and zero points split with shifts
                     inGroup = 0;
                     float zt = -a.zeroTerms[zBase + c];
                     long at = metaBase + c * W4A8.META_BYTES;
-                    // the f16 scales and zero points split into even and odd rows as t is: shifts, no permutes
-                    IntVector sb = IntVector.fromMemorySegment(IS, w, at, LE);
+                    IntVector sb = IntVector.fromMemorySegment(IS, w, at, LE); // int l: rows l (low half), l + 16
                     IntVector zb = ((ShortVector) ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE)
                             .convertShape(VectorOperators.B2S, SS, 0)).reinterpretAsInts();
                     FloatVector s0 = sb.lanewise(VectorOperators.LSHL, sixteen).lanewise(VectorOperators.LSHR, three)
@@ -332,58 +337,76 @@ final class W4A8Kernels {
     }
 
     /**
-     * Activation rows i0 and i0 + 1 against one block (as {@link #row1}), each decoded weight vector serving both:
-     * out[0, 32) for row i0, out[32, 64) for i0 + 1. Two rows, not four: a 4-row tile pushed C2 past its inlining
-     * node budget (NodeCountInliningCutoff) and ran 3x slower than one row at a time.
+     * Activation rows i0 and i0 + 1 against one block (as {@link #row1}), each weight vector serving both: out[0, 32)
+     * for row i0, out[32, 64) for i0 + 1. Two rows, not four: a 4-row tile pushed C2 past its inlining node budget
+     * (NodeCountInliningCutoff) and ran 3x slower than one row at a time.
      */
     private static void tile2(MemorySegment w, long base, long streams, long metaBase, int k, int g,
             Activations a, int i0, float[] out) {
-        short[] codes = a.pairCodes;
-        ShortVector four = ShortVector.broadcast(SS, (short) 4);
+        int[] codes = a.stepCodes;
+        ShortVector four = ShortVector.broadcast(SS, (short) 4), eight = ShortVector.broadcast(SS, (short) 8);
+        ShortVector twelve = ShortVector.broadcast(SS, (short) 12);
         FloatVector a00 = FloatVector.zero(FS), a01 = a00, a10 = a00, a11 = a00;
         FloatVector f00 = a00, f01 = a00, f10 = a00, f11 = a00;
-        int x0 = i0 * k, x1 = x0 + k;
-        int groups = k / g, blocks = k / B, xb0 = x0 / B, xb1 = x1 / B, blocksPerGroup = g / B;
+        int groups = k / g, blocks = k / B, xb0 = i0 * blocks, xb1 = xb0 + blocks, blocksPerGroup = g / B;
+        int xc0 = i0 * (k / 2), xc1 = xc0 + k / 2;
         int zt = i0 * groups; // the zero-point terms of row i0's current group (row i0 + 1: zt + groups)
         int inGroup = 0, c = 0; // as in row1
-        ShortVector t0 = ShortVector.broadcast(SS, a.evenTerms[xb0]);
-        ShortVector t1 = ShortVector.broadcast(SS, a.evenTerms[xb1]);
+        ShortVector t00 = IntVector.broadcast(IS, a.blockStarts[xb0]).reinterpretAsShorts(), t01 = t00;
+        ShortVector t10 = IntVector.broadcast(IS, a.blockStarts[xb1]).reinterpretAsShorts(), t11 = t10;
         long cb1 = base + streams;
-        for (int j = 0; j < k / 4; j++) { // as in row1
-            long o = (long) j * R;
-            ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B32, w, base + o, LE)
-                    .convertShape(VectorOperators.B2S, SS, 0);
-            ShortVector u = (ShortVector) ByteVector.fromMemorySegment(B32, w, cb1 + o, LE)
-                    .convertShape(VectorOperators.B2S, SS, 0);
-            ShortVector vhi = v.lanewise(VectorOperators.ASHR, four);
-            ShortVector uhi = u.lanewise(VectorOperators.ASHR, four);
-            int e0 = x0 + 4 * j, e1 = e0 + k;
-            t0 = t0.add(v.mul(codes[e0]).add(vhi.mul(codes[e0 + 1]))
-                    .add(u.mul(codes[e0 + 2]).add(uhi.mul(codes[e0 + 3]))));
-            t1 = t1.add(v.mul(codes[e1]).add(vhi.mul(codes[e1 + 1]))
-                    .add(u.mul(codes[e1 + 2]).add(uhi.mul(codes[e1 + 3]))));
-            if ((j & 7) == 7) {
-                int s = j >> 3;
+        for (int j = 0; j < k / 8; j++) { // as in row1
+            long o = (long) j * 2 * R;
+            ShortVector v = ShortVector.fromMemorySegment(SS, w, base + o, LE);
+            ShortVector u = ShortVector.fromMemorySegment(SS, w, cb1 + o, LE);
+            ShortVector v1 = v.lanewise(VectorOperators.LSHR, four), v2 = v.lanewise(VectorOperators.LSHR, eight);
+            ShortVector v3 = v.lanewise(VectorOperators.LSHR, twelve), u1 = u.lanewise(VectorOperators.LSHR, four);
+            ShortVector u2 = u.lanewise(VectorOperators.LSHR, eight), u3 = u.lanewise(VectorOperators.LSHR, twelve);
+            int e0 = xc0 + 4 * j, e1 = xc1 + 4 * j;
+            ShortVector c0 = IntVector.broadcast(IS, codes[e0]).reinterpretAsShorts();
+            ShortVector c1 = IntVector.broadcast(IS, codes[e0 + 1]).reinterpretAsShorts();
+            ShortVector c2 = IntVector.broadcast(IS, codes[e0 + 2]).reinterpretAsShorts();
+            ShortVector c3 = IntVector.broadcast(IS, codes[e0 + 3]).reinterpretAsShorts();
+            t00 = t00.add(v.mul(c0).add(v1.mul(c1)).add(v2.mul(c2).add(v3.mul(c3))));
+            t01 = t01.add(u.mul(c0).add(u1.mul(c1)).add(u2.mul(c2).add(u3.mul(c3))));
+            c0 = IntVector.broadcast(IS, codes[e1]).reinterpretAsShorts();
+            c1 = IntVector.broadcast(IS, codes[e1 + 1]).reinterpretAsShorts();
+            c2 = IntVector.broadcast(IS, codes[e1 + 2]).reinterpretAsShorts();
+            c3 = IntVector.broadcast(IS, codes[e1 + 3]).reinterpretAsShorts();
+            t10 = t10.add(v.mul(c0).add(v1.mul(c1)).add(v2.mul(c2).add(v3.mul(c3))));
+            t11 = t11.add(u.mul(c0).add(u1.mul(c1)).add(u2.mul(c2).add(u3.mul(c3))));
+            if ((j & 3) == 3) {
+                int s = j >> 2;
                 float d0 = a.scales[xb0 + s], d1 = a.scales[xb1 + s];
-                f00 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 0)).mul(d0).add(f00);
-                f01 = ((FloatVector) t0.convertShape(VectorOperators.S2F, FS, 1)).mul(d0).add(f01);
-                f10 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 0)).mul(d1).add(f10);
-                f11 = ((FloatVector) t1.convertShape(VectorOperators.S2F, FS, 1)).mul(d1).add(f11);
+                IntVector w00 = t00.reinterpretAsInts(), w01 = t01.reinterpretAsInts();
+                IntVector w10 = t10.reinterpretAsInts(), w11 = t11.reinterpretAsInts();
+                f00 = ((FloatVector) w00.add(w00.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d0).add(f00);
+                f01 = ((FloatVector) w01.add(w01.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d0).add(f01);
+                f10 = ((FloatVector) w10.add(w10.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d1).add(f10);
+                f11 = ((FloatVector) w11.add(w11.lanewise(VectorOperators.LSHL, 16))
+                        .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0)).mul(d1).add(f11);
                 boolean more = s + 1 < blocks;
-                t0 = ShortVector.broadcast(SS, more ? a.evenTerms[xb0 + s + 1] : 0);
-                t1 = ShortVector.broadcast(SS, more ? a.evenTerms[xb1 + s + 1] : 0);
+                t00 = IntVector.broadcast(IS, more ? a.blockStarts[xb0 + s + 1] : 0).reinterpretAsShorts();
+                t01 = t00;
+                t10 = IntVector.broadcast(IS, more ? a.blockStarts[xb1 + s + 1] : 0).reinterpretAsShorts();
+                t11 = t10;
                 if (++inGroup == blocksPerGroup) {
                     inGroup = 0;
                     // the group metadata as in row1, written out again on purpose (see the class comment)
                     long at = metaBase + c * W4A8.META_BYTES;
-                    ShortVector sb = ShortVector.fromMemorySegment(SS, w, at, LE);
-                    ByteVector zb = ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE);
-                    FloatVector s0 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 0))
-                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-                    FloatVector s1 = ((IntVector) sb.convertShape(VectorOperators.S2I, IS, 1))
-                            .lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-                    FloatVector z0 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 0);
-                    FloatVector z1 = (FloatVector) zb.convertShape(VectorOperators.B2F, FS, 1);
+                    IntVector sb = IntVector.fromMemorySegment(IS, w, at, LE); // int l: rows l (low half), l + 16
+                    IntVector zb = ((ShortVector) ByteVector.fromMemorySegment(B32, w, at + 2L * R, LE)
+                            .convertShape(VectorOperators.B2S, SS, 0)).reinterpretAsInts();
+                    FloatVector s0 = sb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.LSHR, 3)
+                            .reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector s1 = sb.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.LSHL, 13)
+                            .reinterpretAsFloats().mul(0x1p112f);
+                    FloatVector z0 = (FloatVector) zb.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
+                    FloatVector z1 = (FloatVector) zb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0);
                     a00 = z0.mul(-a.zeroTerms[zt]).add(f00).fma(s0, a00);
                     a01 = z1.mul(-a.zeroTerms[zt]).add(f01).fma(s1, a01);
                     a10 = z0.mul(-a.zeroTerms[zt + groups]).add(f10).fma(s0, a10);
@@ -411,15 +434,14 @@ final class W4A8Kernels {
             float acc = 0;
             for (int c = 0; c < geo.groups(); c++) {
                 long at = geo.metaOffset(b, c);
-                float scale = Float.float16ToFloat(w.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * lane));
-                int z = w.get(ValueLayout.JAVA_BYTE, at + 2L * R + lane);
+                float scale = Float.float16ToFloat(w.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2L * W4A8.metaIndex(lane)));
+                int z = w.get(ValueLayout.JAVA_BYTE, at + 2L * R + W4A8.metaIndex(lane));
                 float f = 0;
                 for (int sub = 0; sub < g / B; sub++) {
                     int x0 = i * k + c * g + sub * B;
                     int t = 0;
-                    for (int p = 0; p < B / 2; p++) {
-                        int v = w.get(ValueLayout.JAVA_BYTE, geo.pairOffset(b, (c * g + sub * B) / B, p) + lane);
-                        t += ((v & 0xf) - 8) * a.codes[x0 + 2 * p] + (v >> 4) * a.codes[x0 + 2 * p + 1];
+                    for (int e = 0; e < B; e++) {
+                        t += (W4A8.code(w, geo, b, lane, c * g + sub * B + e) - 8) * a.codes[x0 + e];
                     }
                     int blk = x0 / B;
                     f += a.scales[blk] * (float) (t - z * a.sums[blk]);
