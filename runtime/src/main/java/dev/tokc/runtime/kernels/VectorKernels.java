@@ -91,6 +91,7 @@ public final class VectorKernels implements Kernels {
         float[] keys = new float[0];
         float[] values = new float[0];
         float[] scores = new float[KEY_TILE];
+        float[] correction = new float[0];
         float[] max = new float[0];
         float[] sum = new float[0];
         float[] cos = new float[0];
@@ -134,6 +135,16 @@ public final class VectorKernels implements Kernels {
             }
             if (scores.length < keyTile) {
                 scores = new float[keyTile];
+            }
+        }
+
+        /** Scores of {@code rows} heads over a tile of {@code keyTile} keys, and each head's rescaling factor. */
+        void groupScores(int rows, int keyTile) {
+            if (scores.length < rows * keyTile) {
+                scores = new float[rows * keyTile];
+            }
+            if (correction.length < rows) {
+                correction = new float[rows];
             }
         }
 
@@ -1232,38 +1243,118 @@ public final class VectorKernels implements Kernels {
         if (visible <= 0) {
             return;
         }
+        float correction = softmaxTile(s, r, hd, visible, 0);
+        accumulateValues(s.o, r * hd, correction, s.scores, 0, s.values, visible, hd);
+    }
+
+    /**
+     * Row {@code r}'s scores against the tile's first {@code visible} keys, exponentiated against its updated running
+     * max into {@code s.scores[so ..]}; updates its max and sum and returns the factor its output so far must be
+     * scaled by (the online softmax's rescaling).
+     */
+    private static float softmaxTile(Scratch s, int r, int hd, int visible, int so) {
         float[] q = s.q;
         float[] keys = s.keys;
         float[] sc = s.scores;
         int qo = r * hd;
         int j = 0;
         for (; j + 4 <= visible; j += 4) {
-            dot4(q, qo, keys, j * hd, hd, sc, j);
+            dot4(q, qo, keys, j * hd, hd, sc, so + j);
         }
         for (; j < visible; j++) {
-            sc[j] = dotArrays(q, qo, keys, j * hd, hd);
+            sc[so + j] = dotArrays(q, qo, keys, j * hd, hd);
         }
-        float tileMax = Float.NEGATIVE_INFINITY;
-        for (j = 0; j < visible; j++) {
-            tileMax = Math.max(tileMax, sc[j]);
+        int upper = visible - visible % L;
+        FloatVector mv = FloatVector.broadcast(FS, Float.NEGATIVE_INFINITY);
+        for (j = 0; j < upper; j += L) {
+            mv = mv.max(FloatVector.fromArray(FS, sc, so + j));
+        }
+        float tileMax = mv.reduceLanes(VectorOperators.MAX);
+        for (; j < visible; j++) {
+            tileMax = Math.max(tileMax, sc[so + j]);
         }
         float newMax = Math.max(s.max[r], tileMax);
         float correction = (float) Math.exp(s.max[r] - newMax);
-        int upper = visible - visible % L;
         FloatVector pv = FloatVector.zero(FS);
         for (j = 0; j < upper; j += L) {
-            FloatVector p = FloatVector.fromArray(FS, sc, j).sub(newMax).lanewise(VectorOperators.EXP);
+            FloatVector p = FloatVector.fromArray(FS, sc, so + j).sub(newMax).lanewise(VectorOperators.EXP);
             pv = pv.add(p);
-            p.intoArray(sc, j);
+            p.intoArray(sc, so + j);
         }
         float psum = pv.reduceLanes(VectorOperators.ADD);
         for (; j < visible; j++) {
-            sc[j] = (float) Math.exp(sc[j] - newMax);
-            psum += sc[j];
+            sc[so + j] = (float) Math.exp(sc[so + j] - newMax);
+            psum += sc[so + j];
         }
         s.max[r] = newMax;
         s.sum[r] = s.sum[r] * correction + psum;
-        accumulateValues(s.o, qo, correction, sc, s.values, visible, hd);
+        return correction;
+    }
+
+    /**
+     * Paged decode: one tile of {@code n} keys (all visible) for the {@code rows} query heads that share its KV head.
+     * Scores and softmax head by head ({@link #softmaxTile}, head r's weights at {@code s.scores[r * n ..]}), then the
+     * values for four heads at a time ({@link #accumulateValues4}): one head at a time, each output vector is a chain
+     * of n dependent FMAs (4 cycles each), so a head's value pass was latency-bound; four heads keep 8 chains in
+     * flight and load each value vector once for all four.
+     */
+    private static void attendTileGroup(Scratch s, int rows, int hd, int n) {
+        float[] corr = s.correction;
+        for (int r = 0; r < rows; r++) {
+            corr[r] = softmaxTile(s, r, hd, n, r * n);
+        }
+        int r = 0;
+        if (hd % (2 * L) == 0) {
+            for (; r + 4 <= rows; r += 4) {
+                accumulateValues4(s.o, r, corr, s.scores, s.values, n, hd);
+            }
+        }
+        for (; r < rows; r++) {
+            accumulateValues(s.o, r * hd, corr[r], s.scores, r * n, s.values, n, hd);
+        }
+    }
+
+    /**
+     * {@link #accumulateValues} for heads r0 .. r0 + 3 (weights at {@code p[r * n ..]}), two vectors of the head
+     * dimension at a time: eight independent accumulators, each value vector loaded once for the four heads.
+     */
+    private static void accumulateValues4(float[] o, int r0, float[] corr, float[] p, float[] values, int n, int hd) {
+        int o0 = r0 * hd, o1 = o0 + hd, o2 = o1 + hd, o3 = o2 + hd;
+        int p0 = r0 * n, p1 = p0 + n, p2 = p1 + n, p3 = p2 + n;
+        for (int d = 0; d < hd; d += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(FS, o, o0 + d).mul(corr[r0]);
+            FloatVector b0 = FloatVector.fromArray(FS, o, o0 + d + L).mul(corr[r0]);
+            FloatVector a1 = FloatVector.fromArray(FS, o, o1 + d).mul(corr[r0 + 1]);
+            FloatVector b1 = FloatVector.fromArray(FS, o, o1 + d + L).mul(corr[r0 + 1]);
+            FloatVector a2 = FloatVector.fromArray(FS, o, o2 + d).mul(corr[r0 + 2]);
+            FloatVector b2 = FloatVector.fromArray(FS, o, o2 + d + L).mul(corr[r0 + 2]);
+            FloatVector a3 = FloatVector.fromArray(FS, o, o3 + d).mul(corr[r0 + 3]);
+            FloatVector b3 = FloatVector.fromArray(FS, o, o3 + d + L).mul(corr[r0 + 3]);
+            for (int j = 0; j < n; j++) {
+                FloatVector va = FloatVector.fromArray(FS, values, j * hd + d);
+                FloatVector vb = FloatVector.fromArray(FS, values, j * hd + d + L);
+                FloatVector w = FloatVector.broadcast(FS, p[p0 + j]);
+                a0 = w.fma(va, a0);
+                b0 = w.fma(vb, b0);
+                w = FloatVector.broadcast(FS, p[p1 + j]);
+                a1 = w.fma(va, a1);
+                b1 = w.fma(vb, b1);
+                w = FloatVector.broadcast(FS, p[p2 + j]);
+                a2 = w.fma(va, a2);
+                b2 = w.fma(vb, b2);
+                w = FloatVector.broadcast(FS, p[p3 + j]);
+                a3 = w.fma(va, a3);
+                b3 = w.fma(vb, b3);
+            }
+            a0.intoArray(o, o0 + d);
+            b0.intoArray(o, o0 + d + L);
+            a1.intoArray(o, o1 + d);
+            b1.intoArray(o, o1 + d + L);
+            a2.intoArray(o, o2 + d);
+            b2.intoArray(o, o2 + d + L);
+            a3.intoArray(o, o3 + d);
+            b3.intoArray(o, o3 + d + L);
+        }
     }
 
     /** Four scores at once so that each query vector loaded serves four keys. */
@@ -1314,7 +1405,8 @@ public final class VectorKernels implements Kernels {
      * {@code o[oo..oo+hd] = o * correction + sum_j p[j] * values[j]}. The output row is walked in chunks of four
      * vectors held in registers across the whole key loop, so it is loaded and stored once per tile.
      */
-    private static void accumulateValues(float[] o, int oo, float correction, float[] p, float[] values, int n, int hd) {
+    private static void accumulateValues(float[] o, int oo, float correction, float[] p, int po, float[] values, int n,
+            int hd) {
         int d = 0;
         for (; d + 4 * L <= hd; d += 4 * L) {
             FloatVector o0 = FloatVector.fromArray(FS, o, oo + d).mul(correction);
@@ -1322,7 +1414,7 @@ public final class VectorKernels implements Kernels {
             FloatVector o2 = FloatVector.fromArray(FS, o, oo + d + 2 * L).mul(correction);
             FloatVector o3 = FloatVector.fromArray(FS, o, oo + d + 3 * L).mul(correction);
             for (int j = 0; j < n; j++) {
-                FloatVector pj = FloatVector.broadcast(FS, p[j]);
+                FloatVector pj = FloatVector.broadcast(FS, p[po + j]);
                 int vo = j * hd + d;
                 o0 = pj.fma(FloatVector.fromArray(FS, values, vo), o0);
                 o1 = pj.fma(FloatVector.fromArray(FS, values, vo + L), o1);
@@ -1337,14 +1429,14 @@ public final class VectorKernels implements Kernels {
         for (; d + L <= hd; d += L) {
             FloatVector o0 = FloatVector.fromArray(FS, o, oo + d).mul(correction);
             for (int j = 0; j < n; j++) {
-                o0 = FloatVector.broadcast(FS, p[j]).fma(FloatVector.fromArray(FS, values, j * hd + d), o0);
+                o0 = FloatVector.broadcast(FS, p[po + j]).fma(FloatVector.fromArray(FS, values, j * hd + d), o0);
             }
             o0.intoArray(o, oo + d);
         }
         for (; d < hd; d++) {
             float acc = o[oo + d] * correction;
             for (int j = 0; j < n; j++) {
-                acc += p[j] * values[j * hd + d];
+                acc += p[po + j] * values[j * hd + d];
             }
             o[oo + d] = acc;
         }
@@ -1421,6 +1513,9 @@ public final class VectorKernels implements Kernels {
         });
     }
 
+    /** Keys per online-softmax update in paged decode (whole paged blocks): amortises each update's max and exp. */
+    static final int DECODE_KEY_TILE = 64;
+
     @Override
     public void pagedAttention(MemorySegment q, int seqs, PagedKvCache cache, int[][] blockTables, int[] contextLens,
                                AttentionHeads heads, float scale, MemorySegment out) {
@@ -1432,9 +1527,11 @@ public final class VectorKernels implements Kernels {
         int bs = cache.blockSize();
         ElementType type = cache.type();
         // Task = (sequence, KV head): one pass over that head's blocks serves the whole query group.
+        int tile = Math.max(bs, DECODE_KEY_TILE / bs * bs);
         pool.parallelFor(seqs * kvHeads, 1, (t0, t1) -> {
             Scratch s = SCRATCH.get();
-            s.attention(group, hd, bs);
+            s.attention(group, hd, tile);
+            s.groupScores(group, tile);
             for (int task = t0; task < t1; task++) {
                 int seq = task / kvHeads;
                 int h = task % kvHeads;
@@ -1444,17 +1541,15 @@ public final class VectorKernels implements Kernels {
                 for (int g = 0; g < group; g++) {
                     loadScaledQuery(s, g, q, ((long) seq * qHeads + h * group + g) * hd, hd, scale);
                 }
-                for (int t0b = 0; t0b < context; t0b += bs) {
-                    int n = Math.min(bs, context - t0b);
-                    long block = table[t0b / bs];
+                for (int tt = 0; tt < context; tt += tile) {
+                    int n = Math.min(tile, context - tt);
                     for (int j = 0; j < n; j++) {
-                        long off = cache.offset(block * bs + j, h);
+                        int t = tt + j;
+                        long off = cache.offset((long) table[t / bs] * bs + t % bs, h);
                         VectorConversions.toF32(cache.keys(), off, type, s.keys, j * hd, hd);
                         VectorConversions.toF32(cache.values(), off, type, s.values, j * hd, hd);
                     }
-                    for (int g = 0; g < group; g++) {
-                        attendTile(s, g, hd, n);
-                    }
+                    attendTileGroup(s, group, hd, n);
                 }
                 for (int g = 0; g < group; g++) {
                     finishRow(s, g, hd, out, ((long) seq * qHeads + h * group + g) * hd);

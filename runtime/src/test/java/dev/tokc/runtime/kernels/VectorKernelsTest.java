@@ -340,17 +340,23 @@ class VectorKernelsTest {
     }
 
     static Stream<Arguments> pagedGrid() {
-        return grid(List.of(ElementType.values()), headConfigs(), List.of(16, 5), threadIndices());
+        // + 6 query heads per KV head at head dim 64: the decode kernel's four-head value pass and two heads alone
+        List<AttentionHeads> heads = new ArrayList<>(headConfigs());
+        heads.add(new AttentionHeads(12, 2, 64));
+        return grid(List.of(ElementType.values()), heads, List.of(16, 5), threadIndices());
     }
 
-    /** Four sequences with context 0, 1, 17 and 50 over shuffled (non-contiguous) blocks; block 0 stays unused. */
+    /**
+     * Five sequences with context 0, 1, 17, 50 and 150 (several key tiles of the decode kernel) over shuffled
+     * (non-contiguous) blocks; block 0 stays unused.
+     */
     @ParameterizedTest(name = "{0} {1} blockSize={2} pool={3}")
     @MethodSource("pagedGrid")
     void pagedAttention(ElementType type, AttentionHeads heads, int blockSize, int pool) {
         try (Arena arena = Arena.ofShared()) {
             Random random = new Random(heads.hashCode() * 17L + blockSize + type.ordinal());
             int hd = heads.headDim();
-            int[] contextLens = {0, 1, 17, 50};
+            int[] contextLens = {0, 1, 17, 50, 150};
             int seqs = contextLens.length;
             int needed = Arrays.stream(contextLens).map(c -> (c + blockSize - 1) / blockSize).sum();
             int numBlocks = needed + 3;
