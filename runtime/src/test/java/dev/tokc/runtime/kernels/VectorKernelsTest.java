@@ -339,6 +339,50 @@ class VectorKernelsTest {
         }
     }
 
+    static Stream<Arguments> longContextGrid() {
+        return grid(List.of(ElementType.BF16, ElementType.F32), List.of(new AttentionHeads(12, 2, 64),
+                new AttentionHeads(6, 1, 80)), List.of(1, 65, 300), threadIndices());
+    }
+
+    /**
+     * One or two sequences (fewer tasks than threads) whose context spans up to five key tiles of the decode kernel,
+     * with queries scaled up so that the running max changes between tiles and the rescaling matters.
+     */
+    @ParameterizedTest(name = "{0} {1} context={2} pool={3}")
+    @MethodSource("longContextGrid")
+    void pagedAttentionOverLongContexts(ElementType type, AttentionHeads heads, int context, int pool) {
+        try (Arena arena = Arena.ofShared()) {
+            Random random = new Random(heads.hashCode() * 7L + context + type.ordinal());
+            int hd = heads.headDim();
+            int blockSize = 16;
+            for (int seqs = 1; seqs <= 2; seqs++) {
+                int perSeq = (context + blockSize - 1) / blockSize;
+                int numBlocks = seqs * perSeq + 1;
+                List<Integer> free = new ArrayList<>(IntStream.range(1, numBlocks).boxed().toList());
+                Collections.shuffle(free, random);
+                int[][] tables = new int[seqs][perSeq];
+                int[] contextLens = new int[seqs];
+                for (int s = 0; s < seqs; s++) {
+                    contextLens[s] = context - s;
+                    for (int b = 0; b < perSeq; b++) {
+                        tables[s][b] = free.removeFirst();
+                    }
+                }
+                long cacheCount = (long) numBlocks * blockSize * heads.kvHeads() * hd;
+                PagedKvCache cache = new PagedKvCache(gaussian(arena, random, cacheCount, 1, type),
+                        gaussian(arena, random, cacheCount, 1, type), type, numBlocks, blockSize, heads.kvHeads(), hd);
+                MemorySegment q = gaussian(arena, random, (long) seqs * heads.qHeads() * hd, 3);
+                long outCount = (long) seqs * heads.qHeads() * hd;
+                MemorySegment want = zeros(arena, outCount);
+                MemorySegment got = zeros(arena, outCount);
+                float scale = (float) (1 / Math.sqrt(hd));
+                REF.pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, want);
+                fast(pool).pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, got);
+                assertClose(want, got, outCount, TOL, "pagedAttention " + type + " " + heads + " seqs=" + seqs);
+            }
+        }
+    }
+
     static Stream<Arguments> pagedGrid() {
         // + 6 query heads per KV head at head dim 64: the decode kernel's four-head value pass and two heads alone
         List<AttentionHeads> heads = new ArrayList<>(headConfigs());
