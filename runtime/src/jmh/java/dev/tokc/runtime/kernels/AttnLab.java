@@ -12,8 +12,7 @@ import java.util.Random;
  * read per second. {@code -Dflush=true} reads 64 MB before each layer's call (not timed), as a decode step's weight
  * matrices evict the cache between two layers' attention (the worker thread then parks during the flush, so with
  * two threads each call also pays a wake-up: compare {@code -Dthreads=1}); 40 steps then instead of 300.
- * docs/benchmarks.md,
- * "Decode attention".
+ * docs/benchmarks.md, "Decode attention".
  */
 public final class AttnLab {
     public static void main(String[] args) {
