@@ -10,6 +10,7 @@ final class Errors {
     /** True for errors whose message fully explains a problem with the input (bad file, bad IR, I/O). */
     static boolean isExpected(Throwable e) {
         return e instanceof IrException || e instanceof IOException || e instanceof IllegalArgumentException
+                || e instanceof dev.tokc.runtime.artifact.ArtifactException
                 || e.getClass().getName().startsWith("dev.tokc.frontend.ModelFormatException")
                 || e instanceof java.io.UncheckedIOException;
     }

@@ -47,6 +47,29 @@ class EngineCommandsTest {
                 r.err());
     }
 
+    /**
+     * An engine this runtime cannot read (written by another format version, or with its weights cut short) is bad
+     * input: one error line that names the file and what to do, exit code 1, no stack trace and no "internal error".
+     */
+    @Test
+    void unreadableEnginesGiveOneLineErrors() throws Exception {
+        Path engine = tmp.resolve("eng");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString()).code());
+        Path manifest = engine.resolve("manifest.json");
+        String json = Files.readString(manifest);
+        Files.writeString(manifest, json.replaceFirst("\"format_version\" : \\d+", "\"format_version\" : 1"));
+        for (String[] cmd : new String[][] {{"run", engine.toString(), "--prompt", "ROMEO:", "--max-tokens", "2"},
+                {"bench", engine.toString(), "--batch", "1", "--bandwidth", "50"}, {"logits", engine.toString(), "--ids", "1"}}) {
+            CliErrorsTest.assertOneLineError(CliErrorsTest.tokc(cmd), "manifest.json", "format version 1",
+                    "recompile the model");
+        }
+        Files.writeString(manifest, json);
+        Path weights = engine.resolve("weights.bin");
+        byte[] full = Files.readAllBytes(weights);
+        Files.write(weights, java.util.Arrays.copyOf(full, full.length / 2));
+        CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("run", engine.toString(), "--prompt", "ROMEO:"), "weights.bin");
+    }
+
     @Test
     void benchPrintsOneRowPerBatchSize() throws Exception {
         Path engine = tmp.resolve("eng");
