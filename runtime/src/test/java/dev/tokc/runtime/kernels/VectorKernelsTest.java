@@ -351,36 +351,9 @@ class VectorKernelsTest {
     @ParameterizedTest(name = "{0} {1} context={2} pool={3}")
     @MethodSource("longContextGrid")
     void pagedAttentionOverLongContexts(ElementType type, AttentionHeads heads, int context, int pool) {
-        try (Arena arena = Arena.ofShared()) {
-            Random random = new Random(heads.hashCode() * 7L + context + type.ordinal());
-            int hd = heads.headDim();
-            int blockSize = 16;
-            for (int seqs = 1; seqs <= 2; seqs++) {
-                int perSeq = (context + blockSize - 1) / blockSize;
-                int numBlocks = seqs * perSeq + 1;
-                List<Integer> free = new ArrayList<>(IntStream.range(1, numBlocks).boxed().toList());
-                Collections.shuffle(free, random);
-                int[][] tables = new int[seqs][perSeq];
-                int[] contextLens = new int[seqs];
-                for (int s = 0; s < seqs; s++) {
-                    contextLens[s] = context - s;
-                    for (int b = 0; b < perSeq; b++) {
-                        tables[s][b] = free.removeFirst();
-                    }
-                }
-                long cacheCount = (long) numBlocks * blockSize * heads.kvHeads() * hd;
-                PagedKvCache cache = new PagedKvCache(gaussian(arena, random, cacheCount, 1, type),
-                        gaussian(arena, random, cacheCount, 1, type), type, numBlocks, blockSize, heads.kvHeads(), hd);
-                MemorySegment q = gaussian(arena, random, (long) seqs * heads.qHeads() * hd, 3);
-                long outCount = (long) seqs * heads.qHeads() * hd;
-                MemorySegment want = zeros(arena, outCount);
-                MemorySegment got = zeros(arena, outCount);
-                float scale = (float) (1 / Math.sqrt(hd));
-                REF.pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, want);
-                fast(pool).pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, got);
-                assertClose(want, got, outCount, TOL, "pagedAttention " + type + " " + heads + " seqs=" + seqs);
-            }
-        }
+        Random random = new Random(heads.hashCode() * 7L + context + type.ordinal());
+        checkPagedAttention(random, type, heads, 16, new int[] {context}, 3, pool);
+        checkPagedAttention(random, type, heads, 16, new int[] {context, context - 1}, 3, pool);
     }
 
     static Stream<Arguments> pagedGrid() {
@@ -390,17 +363,23 @@ class VectorKernelsTest {
         return grid(List.of(ElementType.values()), heads, List.of(16, 5), threadIndices());
     }
 
-    /**
-     * Five sequences with context 0, 1, 17, 50 and 150 (several key tiles of the decode kernel) over shuffled
-     * (non-contiguous) blocks; block 0 stays unused.
-     */
+    /** Five sequences with context 0, 1, 17, 50 and 150 (several key tiles of the decode kernel). */
     @ParameterizedTest(name = "{0} {1} blockSize={2} pool={3}")
     @MethodSource("pagedGrid")
     void pagedAttention(ElementType type, AttentionHeads heads, int blockSize, int pool) {
+        Random random = new Random(heads.hashCode() * 17L + blockSize + type.ordinal());
+        checkPagedAttention(random, type, heads, blockSize, new int[] {0, 1, 17, 50, 150}, 1, pool);
+    }
+
+    /**
+     * Paged attention of one query row per sequence (contexts {@code contextLens}, queries ~N(0, qScale^2)) over a
+     * cache whose blocks are shuffled (non-contiguous; block 0 unused), against the reference. The output starts as
+     * garbage: an empty sequence must be written as zeros, not left alone.
+     */
+    private static void checkPagedAttention(Random random, ElementType type, AttentionHeads heads, int blockSize,
+            int[] contextLens, double qScale, int pool) {
         try (Arena arena = Arena.ofShared()) {
-            Random random = new Random(heads.hashCode() * 17L + blockSize + type.ordinal());
             int hd = heads.headDim();
-            int[] contextLens = {0, 1, 17, 50, 150};
             int seqs = contextLens.length;
             int needed = Arrays.stream(contextLens).map(c -> (c + blockSize - 1) / blockSize).sum();
             int numBlocks = needed + 3;
@@ -416,15 +395,16 @@ class VectorKernelsTest {
             long cacheCount = (long) numBlocks * blockSize * heads.kvHeads() * hd;
             PagedKvCache cache = new PagedKvCache(gaussian(arena, random, cacheCount, 1, type),
                     gaussian(arena, random, cacheCount, 1, type), type, numBlocks, blockSize, heads.kvHeads(), hd);
-            MemorySegment q = gaussian(arena, random, (long) seqs * heads.qHeads() * hd, 1);
+            MemorySegment q = gaussian(arena, random, (long) seqs * heads.qHeads() * hd, qScale);
             long outCount = (long) seqs * heads.qHeads() * hd;
             MemorySegment want = zeros(arena, outCount);
             MemorySegment got = zeros(arena, outCount);
-            got.fill((byte) 0x7f); // the empty sequence must be written as zeros, not left alone
+            got.fill((byte) 0x7f);
             float scale = (float) (1 / Math.sqrt(hd));
             REF.pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, want);
             fast(pool).pagedAttention(q, seqs, cache, tables, contextLens, heads, scale, got);
-            assertClose(want, got, outCount, TOL, "pagedAttention " + type + " " + heads);
+            assertClose(want, got, outCount, TOL, "pagedAttention " + type + " " + heads + " contexts "
+                    + Arrays.toString(contextLens));
         }
     }
 
