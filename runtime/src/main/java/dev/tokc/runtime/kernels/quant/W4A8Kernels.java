@@ -49,8 +49,10 @@ import jdk.incubator.vector.VectorSpecies;
  * bursts from DRAM and cost a quarter of the batch-1 throughput. A 4-row tile did not fit the budget in an earlier
  * loop shape (3x slower than rows one by one) and in a later one ran no faster than two tiles of 2, hence tiles of 2.
  *
- * <p>Needs 512-bit vectors (32 short lanes, AVX-512BW): {@link #vectorized}; elsewhere {@link #gemm} runs a scalar
- * loop over the same integers.
+ * <p>The kernels above need 512-bit vectors (32 short lanes, AVX-512BW). With 256-bit vectors (AVX2) each step's
+ * 64-byte loads are taken as two halves of 8 rows ({@link #row1Narrow}, rows one at a time); without either,
+ * {@link #gemm} runs a scalar loop over the same integers ({@link #scalarRow}, ~0.5 G weights/s: a fallback, not a
+ * kernel). {@link #path} picks one.
  */
 final class W4A8Kernels {
     private W4A8Kernels() {}
@@ -65,10 +67,23 @@ final class W4A8Kernels {
     /** Multiply-adds below which a product runs on one thread. */
     private static final long MIN_PARALLEL_MACS = 1 << 16;
 
-    /** True when this machine runs the vector kernel (the preferred short species has 32 lanes or more). */
-    static boolean vectorized() {
-        return ShortVector.SPECIES_PREFERRED.length() >= R;
+    /** Which loop runs the product: 512-bit vectors, 256-bit vectors, or scalar code. */
+    enum Path { WIDE, NARROW, SCALAR }
+
+    /** This machine's path: by the lanes of its preferred short species (32: WIDE, 16: NARROW). */
+    static Path path() {
+        int lanes = ShortVector.SPECIES_PREFERRED.length();
+        return lanes >= R ? Path.WIDE : lanes >= R / 2 ? Path.NARROW : Path.SCALAR;
     }
+
+    /** True when this machine runs a vector kernel. */
+    static boolean vectorized() {
+        return path() != Path.SCALAR;
+    }
+
+    private static final VectorSpecies<Short> SS16 = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Integer> IS8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
     /**
      * The quantized activations of one call: codes (int8 values in shorts), block scales d_b and block code sums
@@ -117,20 +132,21 @@ final class W4A8Kernels {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y) {
-        gemm(pool, x, m, w, bias, y, vectorized());
+        gemm(pool, x, m, w, bias, y, path());
     }
 
-    /** {@link #gemm} on the vector kernels or, {@code vector} false, on the scalar loop (tests run both here). */
+    /** {@link #gemm} on the given path (tests run all three here). */
     static void gemm(WorkerPool pool, MemorySegment x, int m, QuantizedMatrix w, MemorySegment bias, MemorySegment y,
-            boolean vector) {
+            Path path) {
+        boolean vector = path != Path.SCALAR;
         int n = w.rows();
         int k = w.cols();
         int g = w.type().groupSize();
         Activations a = SCRATCH.get().activations(m, k, g, vector);
         if (m >= VectorQuantKernels.BATCHED_MIN_ROWS) {
-            pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, vector));
+            pool.parallelFor(m, 1, (r0, r1) -> quantize(x, k, g, r0, r1, a, path));
         } else {
-            quantize(x, k, g, 0, m, a, vector);
+            quantize(x, k, g, 0, m, a, path);
         }
         int blocks = Math.ceilDiv(n, R);
         int grain = (int) Math.max(1, Math.min(blocks, MIN_PARALLEL_MACS / ((long) R * k * m)));
@@ -139,10 +155,15 @@ final class W4A8Kernels {
         pool.parallelForFrontLoaded(blocks, grain, (b0, b1) -> {
             Scratch scratch = SCRATCH.get();
             float[] out = scratch.out;
-            if (!vector) {
+            if (path != Path.WIDE) {
                 for (int b = b0; b < b1; b++) {
+                    long base = geo.stepOffset(b, 0, 0), meta = geo.metaOffset(b, 0);
                     for (int i = 0; i < m; i++) {
-                        scalarRow(w.data(), geo, b, a, i, out);
+                        if (path == Path.NARROW) {
+                            row1Narrow(w.data(), base, streams, meta, k, g, a, i, out);
+                        } else {
+                            scalarRow(w.data(), geo, b, a, i, out);
+                        }
                         store(out, 1, i, b, n, bias, y);
                     }
                 }
@@ -163,8 +184,8 @@ final class W4A8Kernels {
         });
     }
 
-    private static void quantize(MemorySegment x, int k, int g, int r0, int r1, Activations a, boolean vector) {
-        if (vector) {
+    private static void quantize(MemorySegment x, int k, int g, int r0, int r1, Activations a, Path path) {
+        if (path == Path.WIDE) { // the vector quantizer is written for 512-bit vectors
             quantizeActivations(x, k, r0, r1, a.codes, a.scales, a.sums);
         } else {
             byte[] codes = new byte[r1 * k]; // the definition writes bytes; the kernels read shorts
@@ -176,7 +197,7 @@ final class W4A8Kernels {
         for (int b = r0 * k / B; b < r1 * k / B; b++) {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
         }
-        if (vector) {
+        if (path != Path.SCALAR) {
             stepCodes(a.codes, r0 * k, r1 * k, a.stepCodes, a.blockStarts);
         }
     }
@@ -424,6 +445,96 @@ final class W4A8Kernels {
         a01.intoArray(out, 16);
         a10.intoArray(out, 32);
         a11.intoArray(out, 48);
+    }
+
+    /**
+     * {@link #row1} with 256-bit vectors (AVX2): each 64-byte step of a stream is two loads of 8 rows (lanes 2i and
+     * 2i + 1 of a load are row i, as in the wide loop), so four 16-bit accumulators (rows 0-7, 8-15, 16-23, 24-31);
+     * the metadata's 32-bit lanes hold rows l and l + 16 as there, in two loads of 8. Same integers, same order of
+     * the f32 sums; out[0, 32) in row order. Shift counts are constants here, not vectors: AVX2 has no per-lane
+     * 16-bit shift (vpsrlvw is AVX-512), and with vector counts this loop ran 6x slower than the 512-bit one.
+     */
+    private static void row1Narrow(MemorySegment w, long base, long streams, long metaBase, int k, int g,
+            Activations a, int i, float[] out) {
+        int[] codes = a.stepCodes;
+        FloatVector acc0 = FloatVector.zero(FloatVector.SPECIES_256), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector f0 = acc0, f1 = acc0, f2 = acc0, f3 = acc0;
+        int xb = i * (k / B), xc = i * (k / 2);
+        int blocks = k / B, blocksPerGroup = g / B, zBase = i * (k / g);
+        int inGroup = 0, c = 0;
+        ShortVector t0 = IntVector.broadcast(IS8, a.blockStarts[xb]).reinterpretAsShorts(), t1 = t0, t2 = t0, t3 = t0;
+        long cb1 = base + streams;
+        for (int j = 0; j < k / 8; j++) {
+            long o = (long) j * 2 * R;
+            ShortVector v0 = ShortVector.fromMemorySegment(SS16, w, base + o, LE); // rows 0..7
+            ShortVector v1 = ShortVector.fromMemorySegment(SS16, w, base + o + R, LE); // rows 8..15
+            ShortVector u0 = ShortVector.fromMemorySegment(SS16, w, cb1 + o, LE); // rows 16..23
+            ShortVector u1 = ShortVector.fromMemorySegment(SS16, w, cb1 + o + R, LE); // rows 24..31
+            int e = xc + 4 * j;
+            ShortVector c0 = IntVector.broadcast(IS8, codes[e]).reinterpretAsShorts();
+            ShortVector c1 = IntVector.broadcast(IS8, codes[e + 1]).reinterpretAsShorts();
+            ShortVector c2 = IntVector.broadcast(IS8, codes[e + 2]).reinterpretAsShorts();
+            ShortVector c3 = IntVector.broadcast(IS8, codes[e + 3]).reinterpretAsShorts();
+            t0 = t0.add(v0.mul(c0).add(v0.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(v0.lanewise(VectorOperators.LSHR, 8).mul(c2).add(v0.lanewise(VectorOperators.LSHR, 12).mul(c3))));
+            t1 = t1.add(v1.mul(c0).add(v1.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(v1.lanewise(VectorOperators.LSHR, 8).mul(c2).add(v1.lanewise(VectorOperators.LSHR, 12).mul(c3))));
+            t2 = t2.add(u0.mul(c0).add(u0.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(u0.lanewise(VectorOperators.LSHR, 8).mul(c2).add(u0.lanewise(VectorOperators.LSHR, 12).mul(c3))));
+            t3 = t3.add(u1.mul(c0).add(u1.lanewise(VectorOperators.LSHR, 4).mul(c1))
+                    .add(u1.lanewise(VectorOperators.LSHR, 8).mul(c2).add(u1.lanewise(VectorOperators.LSHR, 12).mul(c3))));
+            if ((j & 3) == 3) { // as in row1
+                int s = j >> 2;
+                float d = a.scales[xb + s];
+                IntVector w0 = t0.reinterpretAsInts(), w1 = t1.reinterpretAsInts();
+                IntVector w2 = t2.reinterpretAsInts(), w3 = t3.reinterpretAsInts();
+                f0 = ((FloatVector) w0.add(w0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0)).mul(d).add(f0);
+                f1 = ((FloatVector) w1.add(w1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0)).mul(d).add(f1);
+                f2 = ((FloatVector) w2.add(w2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0)).mul(d).add(f2);
+                f3 = ((FloatVector) w3.add(w3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16)
+                        .convert(VectorOperators.I2F, 0)).mul(d).add(f3);
+                t0 = IntVector.broadcast(IS8, s + 1 < blocks ? a.blockStarts[xb + s + 1] : 0).reinterpretAsShorts();
+                t1 = t0;
+                t2 = t0;
+                t3 = t0;
+                if (++inGroup == blocksPerGroup) {
+                    inGroup = 0;
+                    float zt = -a.zeroTerms[zBase + c];
+                    long at = metaBase + c * W4A8.META_BYTES;
+                    // int l of the first load: rows l (low half) and l + 16, l = 0..7; of the second: l = 8..15
+                    IntVector sa = IntVector.fromMemorySegment(IS8, w, at, LE);
+                    IntVector sb = IntVector.fromMemorySegment(IS8, w, at + R, LE);
+                    IntVector za = ((ShortVector) ByteVector.fromMemorySegment(B16, w, at + 2L * R, LE)
+                            .convertShape(VectorOperators.B2S, SS16, 0)).reinterpretAsInts();
+                    IntVector zb = ((ShortVector) ByteVector.fromMemorySegment(B16, w, at + 2L * R + 16, LE)
+                            .convertShape(VectorOperators.B2S, SS16, 0)).reinterpretAsInts();
+                    acc0 = ((FloatVector) za.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0)).mul(zt).add(f0).fma(sa.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.LSHR, 3).reinterpretAsFloats().mul(0x1p112f), acc0);
+                    acc1 = ((FloatVector) zb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .convert(VectorOperators.I2F, 0)).mul(zt).add(f1).fma(sb.lanewise(VectorOperators.LSHL, 16)
+                            .lanewise(VectorOperators.LSHR, 3).reinterpretAsFloats().mul(0x1p112f), acc1);
+                    acc2 = ((FloatVector) za.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                            .mul(zt).add(f2).fma(sa.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.LSHL, 13)
+                            .reinterpretAsFloats().mul(0x1p112f), acc2);
+                    acc3 = ((FloatVector) zb.lanewise(VectorOperators.ASHR, 16).convert(VectorOperators.I2F, 0))
+                            .mul(zt).add(f3).fma(sb.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.LSHL, 13)
+                            .reinterpretAsFloats().mul(0x1p112f), acc3);
+                    f0 = FloatVector.zero(FloatVector.SPECIES_256);
+                    f1 = f0;
+                    f2 = f0;
+                    f3 = f0;
+                    c++;
+                }
+            }
+        }
+        acc0.intoArray(out, 0);
+        acc1.intoArray(out, 8);
+        acc2.intoArray(out, 16);
+        acc3.intoArray(out, 24);
     }
 
     /** {@link #row1} in scalar code, for machines without 512-bit vectors: the same integer sums. */

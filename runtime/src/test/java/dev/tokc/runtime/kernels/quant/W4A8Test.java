@@ -88,25 +88,31 @@ class W4A8Test {
         assertEquals(-127, W4A8.code(-1e30f, 1f), "clamped");
     }
 
-    /** The scalar loop (machines without 512-bit vectors) computes what the reference does, padded block included. */
+    /**
+     * The 256-bit loop (AVX2 machines) and the scalar one (no vectors) compute what the reference does: both group
+     * sizes, a padded last block, one to three activation rows (this machine runs the 512-bit loop otherwise).
+     */
     @Test
-    void scalarPathAgreesWithReference() {
+    void narrowAndScalarPathsAgreeWithReference() {
         try (Arena arena = Arena.ofShared(); dev.tokc.runtime.kernels.WorkerPool pool = new dev.tokc.runtime.kernels.WorkerPool(2)) {
             Random random = new Random(9);
             for (int g : new int[] {32, 64}) {
                 int n = 45;
                 int k = 2 * g;
-                int m = 3;
                 QuantizedMatrix w = Quantizer.quantize(new QuantType(QuantFormat.W4A8, g),
                         VectorQuantKernelsTest.gaussianArray(random, n * k, 0.4), n, k, arena);
-                MemorySegment x = VectorQuantKernelsTest.gaussian(arena, random, (long) m * k, 1);
-                MemorySegment bias = VectorQuantKernelsTest.gaussian(arena, random, n, 0.4);
-                MemorySegment want = arena.allocate(4L * m * n, 64);
-                MemorySegment got = arena.allocate(4L * m * n, 64);
-                new ReferenceQuantKernels().gemm(x, m, w, bias, want);
-                W4A8Kernels.gemm(pool, x, m, w, bias, got, false);
-                VectorQuantKernelsTest.assertClose(want, got, VectorQuantKernelsTest.termScales(x, m, w, bias),
-                        "w4a8g" + g + " scalar");
+                for (int m = 1; m <= 3; m++) {
+                    MemorySegment x = VectorQuantKernelsTest.gaussian(arena, random, (long) m * k, 1);
+                    MemorySegment bias = VectorQuantKernelsTest.gaussian(arena, random, n, 0.4);
+                    MemorySegment want = arena.allocate(4L * m * n, 64);
+                    new ReferenceQuantKernels().gemm(x, m, w, bias, want);
+                    for (W4A8Kernels.Path path : new W4A8Kernels.Path[] {W4A8Kernels.Path.NARROW, W4A8Kernels.Path.SCALAR}) {
+                        MemorySegment got = arena.allocate(4L * m * n, 64);
+                        W4A8Kernels.gemm(pool, x, m, w, bias, got, path);
+                        VectorQuantKernelsTest.assertClose(want, got, VectorQuantKernelsTest.termScales(x, m, w, bias),
+                                "w4a8g" + g + " m=" + m + " " + path);
+                    }
+                }
             }
         }
     }
@@ -171,7 +177,7 @@ class W4A8Test {
     /**
      * The 16-bit sums at their extremes: constant groups quantize to q = 0 (negative values: q - 8 = -8) or q = 15
      * (positive: 7), and constant activation blocks to codes of +-127, so a block's sum is -8 x 127 x 32 = -32512 or
-     * 7 x 127 x 32 = 28448 (and their negatives): the kernels must agree with the reference, vector and scalar.
+     * 7 x 127 x 32 = 28448 (and their negatives): the kernels must agree with the reference on every path.
      */
     @Test
     void extremeSumsDoNotOverflow() {
@@ -192,11 +198,11 @@ class W4A8Test {
             new ReferenceQuantKernels().gemm(x, m, q, null, want);
             assertEquals(-0.5f * 2f * k, want.getAtIndex(dev.tokc.runtime.kernels.Elements.F32, 0), 0.05,
                     "the reference itself: -0.5 x 2 x 64 (up to the f16 scale)");
-            for (boolean vector : new boolean[] {true, false}) {
+            for (W4A8Kernels.Path path : W4A8Kernels.Path.values()) {
                 MemorySegment got = arena.allocate(4L * m * n, 64);
-                W4A8Kernels.gemm(pool, x, m, q, null, got, vector);
+                W4A8Kernels.gemm(pool, x, m, q, null, got, path);
                 VectorQuantKernelsTest.assertClose(want, got, VectorQuantKernelsTest.termScales(x, m, q, null),
-                        vector ? "vector" : "scalar");
+                        path.toString());
             }
         }
     }
