@@ -34,6 +34,26 @@ public final class AttnLab {
                     for (long i = 0; i < cacheCount; i++) { Elements.write(kk, ElementType.BF16, i, (float) r.nextGaussian()); Elements.write(vv, ElementType.BF16, i, (float) r.nextGaussian()); }
                     caches[l] = new PagedKvCache(kk, vv, ElementType.BF16, numBlocks, block, heads.kvHeads(), heads.headDim());
                 }
+                String kv = System.getProperty("kv", "bf16");
+                dev.tokc.runtime.kernels.quant.QuantKvCache[] qcaches = new dev.tokc.runtime.kernels.quant.QuantKvCache[layers];
+                dev.tokc.runtime.kernels.quant.VectorQuantKernels qk = new dev.tokc.runtime.kernels.quant.VectorQuantKernels(pool);
+                if (!kv.equals("bf16")) { // the same values, quantized on write
+                    dev.tokc.runtime.kernels.quant.KvQuantFormat f = dev.tokc.runtime.kernels.quant.KvQuantFormat.valueOf(kv.toUpperCase());
+                    long bytes = dev.tokc.runtime.kernels.quant.QuantKvCache.segmentBytes(numBlocks, block, heads.kvHeads(), heads.headDim(), f);
+                    int width = heads.kvHeads() * heads.headDim();
+                    MemorySegment kf = arena.allocate(4L * width, 64), vf = arena.allocate(4L * width, 64);
+                    for (int l = 0; l < layers; l++) {
+                        qcaches[l] = new dev.tokc.runtime.kernels.quant.QuantKvCache(arena.allocate(bytes, 64), arena.allocate(bytes, 64),
+                                f, numBlocks, block, heads.kvHeads(), heads.headDim());
+                        for (int slot = block; slot < numBlocks * block; slot++) {
+                            for (int i = 0; i < width; i++) {
+                                kf.setAtIndex(Elements.F32, i, Elements.read(caches[l].keys(), ElementType.BF16, (long) slot * width + i));
+                                vf.setAtIndex(Elements.F32, i, Elements.read(caches[l].values(), ElementType.BF16, (long) slot * width + i));
+                            }
+                            qk.kvWrite(kf, vf, 1, new int[] {slot}, qcaches[l]);
+                        }
+                    }
+                }
                 int[][] tables = new int[1][blocksPerSeq];
                 for (int b = 0; b < blocksPerSeq; b++) tables[0][b] = 1 + b;
                 int[] lens = {context};
@@ -54,7 +74,11 @@ public final class AttnLab {
                             }
                         }
                         long t0 = System.nanoTime();
-                        kernels.pagedAttention(q, 1, caches[l], tables, lens, heads, 0.125f, out);
+                        if (qcaches[l] != null) {
+                            qk.pagedAttention(q, 1, qcaches[l], tables, lens, heads, 0.125f, out);
+                        } else {
+                            kernels.pagedAttention(q, 1, caches[l], tables, lens, heads, 0.125f, out);
+                        }
                         el += System.nanoTime() - t0;
                     }
                     all[it] = el;

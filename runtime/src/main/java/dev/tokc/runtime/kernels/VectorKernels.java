@@ -92,6 +92,7 @@ public final class VectorKernels implements Kernels {
         float[] values = new float[0];
         float[] scores = new float[KEY_TILE];
         float[] correction = new float[0];
+        DecodeTiles decode;
         float[] max = new float[0];
         float[] sum = new float[0];
         float[] cos = new float[0];
@@ -1559,33 +1560,86 @@ public final class VectorKernels implements Kernels {
         // Task = (sequence, KV head): one pass over that head's blocks serves the whole query group.
         int tile = Math.max(bs, DECODE_KEY_TILE / bs * bs);
         pool.parallelFor(seqs * kvHeads, 1, (t0, t1) -> {
-            Scratch s = SCRATCH.get();
-            s.attention(group, hd, tile);
-            s.groupScores(group, tile);
+            DecodeTiles d = DecodeTiles.forThread(group, hd, tile);
             for (int task = t0; task < t1; task++) {
                 int seq = task / kvHeads;
                 int h = task % kvHeads;
                 int context = contextLens[seq];
                 int[] table = blockTables[seq];
-                beginRows(s, group, hd);
-                for (int g = 0; g < group; g++) {
-                    loadScaledQuery(s, g, q, ((long) seq * qHeads + h * group + g) * hd, hd, scale);
-                }
+                long first = ((long) seq * qHeads + h * group) * hd;
+                d.begin(q, first, scale);
                 for (int tt = 0; tt < context; tt += tile) {
                     int n = Math.min(tile, context - tt);
                     for (int j = 0; j < n; j++) {
                         int t = tt + j;
                         long off = cache.offset((long) table[t / bs] * bs + t % bs, h);
-                        VectorConversions.toF32(cache.keys(), off, type, s.keys, j * hd, hd);
-                        VectorConversions.toF32(cache.values(), off, type, s.values, j * hd, hd);
+                        VectorConversions.toF32(cache.keys(), off, type, d.keys(), j * hd, hd);
+                        VectorConversions.toF32(cache.values(), off, type, d.values(), j * hd, hd);
                     }
-                    attendTileGroup(s, group, hd, n);
+                    d.attend(n);
                 }
-                for (int g = 0; g < group; g++) {
-                    finishRow(s, g, hd, out, ((long) seq * qHeads + h * group + g) * hd);
-                }
+                d.finish(out, first);
             }
         });
+    }
+
+    /**
+     * One thread's decode attention of the query heads that share a KV head, over key/value tiles its caller fills
+     * in f32 ({@link #keys}, {@link #values}: rows of the head dim): the online softmax of {@link #pagedAttention},
+     * for caches it cannot read itself (the quantized ones, {@code VectorQuantKv}). Use: {@link #begin}, then per
+     * tile fill and {@link #attend}, then {@link #finish}. Backed by the thread's scratch; not shared.
+     */
+    public static final class DecodeTiles {
+        private final Scratch s;
+        private int rows;
+        private int hd;
+
+        private DecodeTiles(Scratch s) {
+            this.s = s;
+        }
+
+        /** The calling thread's instance, sized for {@code group} query heads of {@code hd} and tiles of {@code tile}. */
+        public static DecodeTiles forThread(int group, int hd, int tile) {
+            Scratch s = SCRATCH.get();
+            s.attention(group, hd, tile);
+            s.groupScores(group, tile);
+            if (s.decode == null) {
+                s.decode = new DecodeTiles(s);
+            }
+            s.decode.rows = group;
+            s.decode.hd = hd;
+            return s.decode;
+        }
+
+        /** Starts the group whose first query row is {@code q[first * 4 ..]} (f32, {@code rows} rows of hd), scaled. */
+        public void begin(MemorySegment q, long first, float scale) {
+            beginRows(s, rows, hd);
+            for (int g = 0; g < rows; g++) {
+                loadScaledQuery(s, g, q, first + (long) g * hd, hd, scale);
+            }
+        }
+
+        /** Key rows of the current tile: row j at {@code keys()[j * hd ..]}. */
+        public float[] keys() {
+            return s.keys;
+        }
+
+        /** Value rows of the current tile, as {@link #keys}. */
+        public float[] values() {
+            return s.values;
+        }
+
+        /** Folds the tile's first {@code n} keys and values (all visible) into every query head of the group. */
+        public void attend(int n) {
+            attendTileGroup(s, rows, hd, n);
+        }
+
+        /** Writes the group's normalised outputs to {@code out} from element {@code first} (zeros for no key). */
+        public void finish(MemorySegment out, long first) {
+            for (int g = 0; g < rows; g++) {
+                finishRow(s, g, hd, out, first + (long) g * hd);
+            }
+        }
     }
 
     @Override
