@@ -6,7 +6,9 @@ import dev.tokc.runtime.kernels.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Paged decode attention over a {@link QuantKvCache} for {@link VectorQuantKernels}: one task per (query row, KV
@@ -54,10 +56,10 @@ final class VectorQuantKv {
         });
     }
 
-    /** Dequantizes one cached vector into {@code row[at .. at + hd)}. */
+    /** Dequantizes one cached vector into {@code row[at .. at + hd)}; vector loops for whole vectors of the head dim. */
     private static void dequantize(KvQuantFormat f, MemorySegment seg, long off, int hd, float[] row, int at) {
+        float scale = seg.get(QuantKv.F32, off);
         if (f == KvQuantFormat.INT8 && hd % L == 0) {
-            float scale = seg.get(QuantKv.F32, off);
             for (int d = 0; d < hd; d += L) {
                 FloatVector v = (FloatVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 4 + d,
                         VectorQuantKernels.LE).convertShape(VectorOperators.B2F, VectorQuantKernels.FS, 0);
@@ -65,6 +67,47 @@ final class VectorQuantKv {
             }
             return;
         }
+        if (f == KvQuantFormat.FP8 && hd % L == 0) {
+            // E4M3 by bits: sign to bit 31, exponent and mantissa to bits 20-26, times 2^120 (the exponent bias 7 ->
+            // 127); exact for every code but the NaN codes, which the quantizer never writes (QuantKv.E4M3 decodes
+            // those to NaN)
+            FloatVector rebias = FloatVector.broadcast(VectorQuantKernels.FS, 0x1p120f);
+            for (int d = 0; d < hd; d += L) {
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 4 + d,
+                        VectorQuantKernels.LE).convertShape(VectorOperators.B2I, VectorQuantKernels.IS, 0);
+                v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias).mul(scale)
+                        .intoArray(row, at + d);
+            }
+            return;
+        }
+        if (f == KvQuantFormat.INT4 && hd % (2 * L) == 0) {
+            // byte i holds elements 2i (low nibble) and 2i + 1 (high): decoded as two vectors, then interleaved
+            float lo = seg.get(QuantKv.F32, off + 4);
+            for (int d = 0; d < hd; d += 2 * L) {
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 8 + d / 2,
+                        VectorQuantKernels.LE).convertShape(VectorOperators.B2I, VectorQuantKernels.IS, 0);
+                FloatVector even = ((FloatVector) v.and(0xf).convert(VectorOperators.I2F, 0)).mul(scale).add(lo);
+                FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.ASHR, 4).and(0xf)
+                        .convert(VectorOperators.I2F, 0)).mul(scale).add(lo);
+                even.rearrange(ZIP_LOW, odd).intoArray(row, at + d);
+                even.rearrange(ZIP_HIGH, odd).intoArray(row, at + d + L);
+            }
+            return;
+        }
         QuantKv.dequantize(f, seg, off, hd, row, at);
+    }
+
+    /** Lanes 0, L, 1, L + 1, ... of (this, other): the first halves of two vectors interleaved. */
+    private static final VectorShuffle<Float> ZIP_LOW = zip(0);
+    /** As {@link #ZIP_LOW} for the second halves. */
+    private static final VectorShuffle<Float> ZIP_HIGH = zip(L / 2);
+
+    private static VectorShuffle<Float> zip(int from) {
+        int[] lanes = new int[L];
+        for (int i = 0; i < L / 2; i++) {
+            lanes[2 * i] = from + i;
+            lanes[2 * i + 1] = L + from + i; // an index past the vector: the second operand's lane
+        }
+        return VectorShuffle.fromValues(VectorQuantKernels.FS, lanes);
     }
 }
