@@ -230,10 +230,13 @@ final class EngineBench {
             return new Bytes(total, kvPerToken(m), note);
         }
 
-        private static long kvPerToken(Manifest m) {
+        /** K and V bytes one cached token adds to every later step: a quantized cache's vectors carry their scales. */
+        static long kvPerToken(Manifest m) {
             KvCacheInfo kv = m.kvCache();
-            int kvBytes = TensorEntry.elementSize(kv.dtype()).orElse(4);
-            return 2L * kv.layers() * kv.kvHeads() * kv.headDim() * kvBytes;
+            long vectorBytes = dev.tokc.runtime.kernels.quant.KvQuantFormat.of(kv.dtype())
+                    .map(f -> f.vectorBytes(kv.headDim()))
+                    .orElseGet(() -> (long) kv.headDim() * TensorEntry.elementSize(kv.dtype()).orElse(4));
+            return 2L * kv.layers() * kv.kvHeads() * vectorBytes;
         }
     }
 

@@ -48,6 +48,25 @@ class EngineCommandsTest {
     }
 
     /**
+     * The K/V bytes per cached token that bench adds to a step's bytes (and so to MBU) count a quantized cache's
+     * vectors with their scales: shakespeare-llama has 6 layers, 2 KV heads of 32, so f32 2 x 6 x 2 x 128 = 3072 bytes,
+     * int8 2 x 6 x 2 x (4 + 32) = 864, int4 2 x 6 x 2 x (8 + 16) = 576 (int4 was counted as 4 bytes a value).
+     */
+    @Test
+    void benchCountsQuantizedKvBytes() throws Exception {
+        for (String[] kv : new String[][] {{"", "3.1 KB"}, {"int8", "0.9 KB"}, {"int4", "0.6 KB"}}) {
+            Path engine = tmp.resolve("eng-" + kv[0]);
+            var c = kv[0].isEmpty() ? CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString())
+                    : CliErrorsTest.tokc("compile", MODEL, "-o", engine.toString(), "--kv-dtype", kv[0]);
+            assertEquals(0, c.code(), c.err());
+            var b = CliErrorsTest.tokc("bench", engine.toString(), "--prompt-len", "4", "--gen-len", "2", "--batch", "1",
+                    "--threads", "1", "--bandwidth", "50");
+            assertEquals(0, b.code(), b.err());
+            assertTrue(b.out().contains("+ " + kv[1] + " of K/V per cached token"), b.out());
+        }
+    }
+
+    /**
      * An engine this runtime cannot read (written by another format version, or with its weights cut short) is bad
      * input: one error line that names the file and what to do, exit code 1, no stack trace and no "internal error".
      */
