@@ -665,8 +665,46 @@ public final class ExecContext implements AutoCloseable {
             }
         }
         MemorySegment out = f32((long) tokens * qHeads * headDim);
-        quantKernels().pagedAttention(q, tokens, quantCache(layer), rowTables, rowLens,
-                new AttentionHeads(qHeads, kvHeads, headDim), scale, out);
+        AttentionHeads heads = new AttentionHeads(qHeads, kvHeads, headDim);
+        QuantKvCache cache = quantCache(layer);
+        long rowBytes = 4L * qHeads * headDim;
+        // As pagedAttention: a prefill chunk's rows through flash attention over its K/V dequantized once (the paged
+        // kernel would dequantize the context again for every row: TinyLlama w4a8 + int8 KV prefilled a 1024-token
+        // prompt at 112 tok/s against 185 with a bf16 cache), the other rows through the paged kernel.
+        int s = 0;
+        while (s < seqs) {
+            int from = queryStarts.getAtIndex(I32, s);
+            int to = queryStarts.getAtIndex(I32, s + 1);
+            int ctx = contextLens.getAtIndex(I32, s);
+            if (to - from >= FLASH_MIN_ROWS && ctx >= to - from) {
+                long bytes = 4L * ctx * kvHeads * headDim;
+                MemorySegment buffer = gatherBuffer(2 * bytes);
+                MemorySegment k = buffer.asSlice(0, bytes);
+                MemorySegment v = buffer.asSlice(bytes, bytes);
+                quantKernels().gatherKv(cache, blockTable(blockTables, s, maxBlocks), ctx, k, v);
+                kernels.flashAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, k, v, ctx, heads,
+                        scale, out.asSlice(from * rowBytes, (to - from) * rowBytes));
+                s++;
+                continue;
+            }
+            // a run of sequences that go through the paged kernel, in one call
+            int runEnd = s + 1;
+            while (runEnd < seqs) {
+                int f = queryStarts.getAtIndex(I32, runEnd);
+                int e = queryStarts.getAtIndex(I32, runEnd + 1);
+                if (e - f >= FLASH_MIN_ROWS && contextLens.getAtIndex(I32, runEnd) >= e - f) {
+                    break;
+                }
+                runEnd++;
+            }
+            int rowEnd = queryStarts.getAtIndex(I32, runEnd);
+            if (rowEnd > from) {
+                quantKernels().pagedAttention(q.asSlice(from * rowBytes, (rowEnd - from) * rowBytes), rowEnd - from,
+                        cache, Arrays.copyOfRange(rowTables, from, rowEnd), Arrays.copyOfRange(rowLens, from, rowEnd),
+                        heads, scale, out.asSlice(from * rowBytes, (rowEnd - from) * rowBytes));
+            }
+            s = runEnd;
+        }
         return out;
     }
 
@@ -687,18 +725,24 @@ public final class ExecContext implements AutoCloseable {
     private MemorySegment kvGather = MemorySegment.NULL;
     private java.lang.foreign.Arena gatherArena = java.lang.foreign.Arena.ofShared();
 
-    /** The first {@code ctx} tokens' K and V of a sequence, {@code [ctx, kvHeads, headDim]} f32 each. */
-    private MemorySegment[] gatherKv(PagedKvCache c, int[] table, int ctx) {
-        long width = (long) c.kvHeads() * c.headDim();
-        long bytes = 4L * ctx * width;
-        if (kvGather.byteSize() < 2 * bytes) {
-            long size = Math.max(2 * bytes, kvGather.byteSize() * 3 / 2);
+    /** The gather buffer, grown to at least {@code bytes} (its old contents are not kept). */
+    private MemorySegment gatherBuffer(long bytes) {
+        if (kvGather.byteSize() < bytes) {
+            long size = Math.max(bytes, kvGather.byteSize() * 3 / 2);
             gatherArena.close();
             gatherArena = java.lang.foreign.Arena.ofShared();
             kvGather = gatherArena.allocate(size, 64);
         }
-        MemorySegment k = kvGather.asSlice(0, bytes);
-        MemorySegment v = kvGather.asSlice(bytes, bytes);
+        return kvGather;
+    }
+
+    /** The first {@code ctx} tokens' K and V of a sequence, {@code [ctx, kvHeads, headDim]} f32 each. */
+    private MemorySegment[] gatherKv(PagedKvCache c, int[] table, int ctx) {
+        long width = (long) c.kvHeads() * c.headDim();
+        long bytes = 4L * ctx * width;
+        MemorySegment buffer = gatherBuffer(2 * bytes);
+        MemorySegment k = buffer.asSlice(0, bytes);
+        MemorySegment v = buffer.asSlice(bytes, bytes);
         int bs = c.blockSize();
         long elemBytes = c.type().byteSize();
         for (int t0 = 0; t0 < ctx; t0 += bs) {

@@ -57,6 +57,26 @@ public interface QuantKernels {
     }
 
     /**
+     * The first {@code ctx} positions of one sequence (block table {@code table}) dequantized to f32 {@code k, v :
+     * [ctx, kvHeads, headDim]}: what a prefill chunk's flash attention reads, dequantized once for all its query rows.
+     */
+    default void gatherKv(QuantKvCache cache, int[] table, int ctx, MemorySegment k, MemorySegment v) {
+        int hd = cache.headDim();
+        int bs = cache.blockSize();
+        float[] row = new float[hd];
+        for (int t = 0; t < ctx; t++) {
+            long slot = (long) table[t / bs] * bs + t % bs;
+            for (int h = 0; h < cache.kvHeads(); h++) {
+                long at = 4L * ((long) t * cache.kvHeads() + h) * hd;
+                QuantKv.dequantize(cache.format(), cache.keys(), cache.offset(slot, h), hd, row, 0);
+                MemorySegment.copy(row, 0, k, QuantKv.F32, at, hd);
+                QuantKv.dequantize(cache.format(), cache.values(), cache.offset(slot, h), hd, row, 0);
+                MemorySegment.copy(row, 0, v, QuantKv.F32, at, hd);
+            }
+        }
+    }
+
+    /**
      * Decode attention over a quantized paged cache, dequantizing keys and values as it reads them: for each of the
      * {@code rows} query rows of {@code q : [rows, qHeads, headDim]}, causal attention over the first
      * {@code contextLens[r]} positions of block table {@code blockTables[r]}; result {@code out : [rows, qHeads,

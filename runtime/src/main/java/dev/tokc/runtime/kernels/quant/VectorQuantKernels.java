@@ -1021,6 +1021,12 @@ public final class VectorQuantKernels implements QuantKernels {
         }
     }
 
+    /** {@link QuantKernels#gatherKv} with the vector decodes of {@link VectorQuantKv}, positions split over the pool. */
+    @Override
+    public void gatherKv(QuantKvCache cache, int[] table, int ctx, MemorySegment k, MemorySegment v) {
+        VectorQuantKv.gather(pool, cache, table, ctx, k, v);
+    }
+
     /** Quantized-KV decode attention on this pool ({@link VectorQuantKv}). */
     @Override
     public void pagedAttention(MemorySegment q, int rows, QuantKvCache cache, int[][] blockTables, int[] contextLens,

@@ -56,6 +56,26 @@ final class VectorQuantKv {
         });
     }
 
+    /** {@link QuantKernels#gatherKv}: positions in ranges over the pool, each vector decoded as in the decode loop. */
+    static void gather(WorkerPool pool, QuantKvCache cache, int[] table, int ctx, MemorySegment k, MemorySegment v) {
+        int hd = cache.headDim();
+        int kvh = cache.kvHeads();
+        int bs = cache.blockSize();
+        pool.parallelFor(ctx, Math.max(1, 4096 / (kvh * hd)), (t0, t1) -> {
+            float[] row = new float[hd];
+            for (int t = t0; t < t1; t++) {
+                long slot = (long) table[t / bs] * bs + t % bs;
+                for (int h = 0; h < kvh; h++) {
+                    long at = 4L * ((long) t * kvh + h) * hd;
+                    dequantize(cache.format(), cache.keys(), cache.offset(slot, h), hd, row, 0);
+                    MemorySegment.copy(row, 0, k, QuantKv.F32, at, hd);
+                    dequantize(cache.format(), cache.values(), cache.offset(slot, h), hd, row, 0);
+                    MemorySegment.copy(row, 0, v, QuantKv.F32, at, hd);
+                }
+            }
+        });
+    }
+
     /** Dequantizes one cached vector into {@code row[at .. at + hd)}; vector loops for whole vectors of the head dim. */
     private static void dequantize(KvQuantFormat f, MemorySegment seg, long off, int hd, float[] row, int at) {
         float scale = seg.get(QuantKv.F32, off);
