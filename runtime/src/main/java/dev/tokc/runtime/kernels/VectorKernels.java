@@ -1267,22 +1267,8 @@ public final class VectorKernels implements Kernels {
             FloatVector q2 = FloatVector.fromArray(FS, q, qo + 2 * L), q3 = FloatVector.fromArray(FS, q, qo + 3 * L);
             for (; j + 4 <= visible; j += 4) {
                 int k0 = j * hd, k1 = k0 + hd, k2 = k1 + hd, k3 = k2 + hd;
-                FloatVector a = q0.mul(FloatVector.fromArray(FS, keys, k0))
-                        .add(q1.mul(FloatVector.fromArray(FS, keys, k0 + L)))
-                        .add(q2.mul(FloatVector.fromArray(FS, keys, k0 + 2 * L))
-                                .add(q3.mul(FloatVector.fromArray(FS, keys, k0 + 3 * L))));
-                FloatVector b = q0.mul(FloatVector.fromArray(FS, keys, k1))
-                        .add(q1.mul(FloatVector.fromArray(FS, keys, k1 + L)))
-                        .add(q2.mul(FloatVector.fromArray(FS, keys, k1 + 2 * L))
-                                .add(q3.mul(FloatVector.fromArray(FS, keys, k1 + 3 * L))));
-                FloatVector c = q0.mul(FloatVector.fromArray(FS, keys, k2))
-                        .add(q1.mul(FloatVector.fromArray(FS, keys, k2 + L)))
-                        .add(q2.mul(FloatVector.fromArray(FS, keys, k2 + 2 * L))
-                                .add(q3.mul(FloatVector.fromArray(FS, keys, k2 + 3 * L))));
-                FloatVector d = q0.mul(FloatVector.fromArray(FS, keys, k3))
-                        .add(q1.mul(FloatVector.fromArray(FS, keys, k3 + L)))
-                        .add(q2.mul(FloatVector.fromArray(FS, keys, k3 + 2 * L))
-                                .add(q3.mul(FloatVector.fromArray(FS, keys, k3 + 3 * L))));
+                FloatVector a = dot64(q0, q1, q2, q3, keys, k0), b = dot64(q0, q1, q2, q3, keys, k1);
+                FloatVector c = dot64(q0, q1, q2, q3, keys, k2), d = dot64(q0, q1, q2, q3, keys, k3);
                 sc[so + j] = a.reduceLanes(VectorOperators.ADD);
                 sc[so + j + 1] = b.reduceLanes(VectorOperators.ADD);
                 sc[so + j + 2] = c.reduceLanes(VectorOperators.ADD);
@@ -1386,6 +1372,13 @@ public final class VectorKernels implements Kernels {
             a3.intoArray(o, o3 + d);
             b3.intoArray(o, o3 + d + L);
         }
+    }
+
+    /** The lane-wise products of a 4L-wide query (q0..q3) and the key at {@code keys[k0 ..]}, summed as a tree. */
+    private static FloatVector dot64(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3, float[] keys,
+            int k0) {
+        return q0.mul(FloatVector.fromArray(FS, keys, k0)).add(q1.mul(FloatVector.fromArray(FS, keys, k0 + L)))
+                .add(q2.mul(FloatVector.fromArray(FS, keys, k0 + 2 * L)).add(q3.mul(FloatVector.fromArray(FS, keys, k0 + 3 * L))));
     }
 
     /** Four scores at once so that each query vector loaded serves four keys. */
