@@ -13,12 +13,13 @@ import jdk.incubator.vector.VectorShuffle;
 /**
  * Paged decode attention over a {@link QuantKvCache} for {@link VectorQuantKernels}: one task per (query row, KV
  * head), so the group of query heads that share a KV head reads each cached vector once. Per tile of
- * {@value #TILE} positions the keys and values are dequantized into f32 rows (int8: {@code B2F} lanes times the
- * scale; fp8: a 256-entry table; int4: nibbles), and the bf16 kernel's online softmax takes it from there
+ * {@value #TILE} positions the keys and values are dequantized into f32 rows ({@link #dequantize}: int8 {@code B2F}
+ * lanes times the scale, fp8 by bits, int4 nibbles), and the bf16 kernel's online softmax takes it from there
  * ({@link VectorKernels.DecodeTiles}: scores with the query in registers, values for four heads at a time).
  * Before, each position was dotted with each query head and its value added into a per-head array in memory, an
  * exact two-pass softmax: 3.4-3.7x the time of the bf16 cache's kernel over the same context (AttnLab, int8 KV:
- * 155 against 42 us per layer at context 512), which undid what the smaller cache saves.
+ * 155 against 42 us per layer at context 512), which undid what the smaller cache saves. Prefill chunks do not
+ * come here: {@link #gather} dequantizes a sequence's K/V once for flash attention.
  */
 final class VectorQuantKv {
     private VectorQuantKv() {}
