@@ -517,6 +517,40 @@ public final class ExecContext implements AutoCloseable {
     public MemorySegment pagedAttention(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
             MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
             int qHeads, int kvHeads, int headDim, float scale) {
+        PagedKvCache c = cache(layer);
+        return attention(new KvSource() {
+            @Override
+            public MemorySegment[] gather(int[] table, int ctx) {
+                return gatherKv(c, table, ctx);
+            }
+
+            @Override
+            public void paged(MemorySegment rows, int n, int[][] tables, int[] lens, AttentionHeads heads, float scale,
+                    MemorySegment out) {
+                kernels.pagedAttention(rows, n, c, tables, lens, heads, scale, out);
+            }
+        }, q, blockTables, contextLens, queryStarts, tokens, seqs, maxBlocks, qHeads, kvHeads, headDim, scale);
+    }
+
+    /**
+     * Where a step's attention reads K and V: a sequence's first positions gathered to f32 (for flash attention) or
+     * rows attended by the cache's paged kernel. The float and quantized caches differ only here.
+     */
+    private interface KvSource {
+        MemorySegment[] gather(int[] table, int ctx);
+
+        void paged(MemorySegment rows, int n, int[][] tables, int[] lens, AttentionHeads heads, float scale,
+                MemorySegment out);
+    }
+
+    /**
+     * A step's attention over one layer's cache: each prefill chunk ({@link #FLASH_MIN_ROWS} rows or more) through
+     * flash attention over its sequence's gathered K/V, the other rows through the paged kernel (in one call when no
+     * sequence took the flash path).
+     */
+    private MemorySegment attention(KvSource src, MemorySegment q, MemorySegment blockTables, MemorySegment contextLens,
+            MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int qHeads, int kvHeads, int headDim,
+            float scale) {
         int covered = 0;
         for (int s = 0; s < seqs; s++) {
             int from = queryStarts.getAtIndex(I32, s);
@@ -545,7 +579,7 @@ public final class ExecContext implements AutoCloseable {
                 // A prefill chunk: its query rows are the last (to - from) positions of its context, which is
                 // flash attention's causal layout (query i sees keys up to ctx - n + i).
                 flash[s] = true;
-                MemorySegment[] kv = gatherKv(cache(layer), table, ctx);
+                MemorySegment[] kv = src.gather(table, ctx);
                 kernels.flashAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, kv[0], kv[1], ctx,
                         heads, scale, out.asSlice(from * rowBytes, (to - from) * rowBytes));
                 continue;
@@ -561,7 +595,7 @@ public final class ExecContext implements AutoCloseable {
             allPaged &= !f;
         }
         if (allPaged) {
-            kernels.pagedAttention(q, tokens, cache(layer), rowTables, rowLens, heads, scale, out);
+            src.paged(q, tokens, rowTables, rowLens, heads, scale, out);
             return out;
         }
         // Mixed step: the decode/short rows of each remaining sequence, one paged call per sequence's row range.
@@ -572,7 +606,7 @@ public final class ExecContext implements AutoCloseable {
             int from = queryStarts.getAtIndex(I32, s);
             int to = queryStarts.getAtIndex(I32, s + 1);
             if (to > from) {
-                kernels.pagedAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, cache(layer),
+                src.paged(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from,
                         Arrays.copyOfRange(rowTables, from, to), Arrays.copyOfRange(rowLens, from, to), heads, scale,
                         out.asSlice(from * rowBytes, (to - from) * rowBytes));
             }
@@ -653,59 +687,27 @@ public final class ExecContext implements AutoCloseable {
     public MemorySegment pagedAttentionQuant(MemorySegment q, MemorySegment kvToken, MemorySegment blockTables,
             MemorySegment contextLens, MemorySegment queryStarts, int tokens, int seqs, int maxBlocks, int layer,
             int qHeads, int kvHeads, int headDim, float scale) {
-        int[][] rowTables = new int[tokens][];
-        int[] rowLens = new int[tokens];
-        for (int s = 0; s < seqs; s++) {
-            causalRows(blockTable(blockTables, s, maxBlocks), queryStarts.getAtIndex(I32, s),
-                    queryStarts.getAtIndex(I32, s + 1), contextLens.getAtIndex(I32, s), rowTables, rowLens);
-        }
-        for (int t = 0; t < tokens; t++) {
-            if (rowTables[t] == null) {
-                throw new IllegalStateException("query row " + t + " belongs to no sequence (query_starts)");
-            }
-        }
-        MemorySegment out = f32((long) tokens * qHeads * headDim);
-        AttentionHeads heads = new AttentionHeads(qHeads, kvHeads, headDim);
-        QuantKvCache cache = quantCache(layer);
-        long rowBytes = 4L * qHeads * headDim;
-        // As pagedAttention: a prefill chunk's rows through flash attention over its K/V dequantized once (the paged
-        // kernel would dequantize the context again for every row: TinyLlama w4a8 + int8 KV prefilled a 1024-token
-        // prompt at 112 tok/s against 185 with a bf16 cache), the other rows through the paged kernel.
-        int s = 0;
-        while (s < seqs) {
-            int from = queryStarts.getAtIndex(I32, s);
-            int to = queryStarts.getAtIndex(I32, s + 1);
-            int ctx = contextLens.getAtIndex(I32, s);
-            if (to - from >= FLASH_MIN_ROWS && ctx >= to - from) {
-                long bytes = 4L * ctx * kvHeads * headDim;
+        QuantKvCache c = quantCache(layer);
+        QuantKernels qk = quantKernels();
+        return attention(new KvSource() {
+            // Prefill chunks dequantize the context once for flash attention; through the paged kernel each query
+            // row dequantized it again (TinyLlama w4a8 + int8 KV prefilled 1024 tokens at 112 tok/s, bf16 KV 185).
+            @Override
+            public MemorySegment[] gather(int[] table, int ctx) {
+                long bytes = 4L * ctx * c.kvHeads() * c.headDim();
                 MemorySegment buffer = gatherBuffer(2 * bytes);
                 MemorySegment k = buffer.asSlice(0, bytes);
                 MemorySegment v = buffer.asSlice(bytes, bytes);
-                quantKernels().gatherKv(cache, blockTable(blockTables, s, maxBlocks), ctx, k, v);
-                kernels.flashAttention(q.asSlice(from * rowBytes, (to - from) * rowBytes), to - from, k, v, ctx, heads,
-                        scale, out.asSlice(from * rowBytes, (to - from) * rowBytes));
-                s++;
-                continue;
+                qk.gatherKv(c, table, ctx, k, v);
+                return new MemorySegment[] {k, v};
             }
-            // a run of sequences that go through the paged kernel, in one call
-            int runEnd = s + 1;
-            while (runEnd < seqs) {
-                int f = queryStarts.getAtIndex(I32, runEnd);
-                int e = queryStarts.getAtIndex(I32, runEnd + 1);
-                if (e - f >= FLASH_MIN_ROWS && contextLens.getAtIndex(I32, runEnd) >= e - f) {
-                    break;
-                }
-                runEnd++;
+
+            @Override
+            public void paged(MemorySegment rows, int n, int[][] tables, int[] lens, AttentionHeads heads, float scale,
+                    MemorySegment out) {
+                qk.pagedAttention(rows, n, c, tables, lens, heads, scale, out);
             }
-            int rowEnd = queryStarts.getAtIndex(I32, runEnd);
-            if (rowEnd > from) {
-                quantKernels().pagedAttention(q.asSlice(from * rowBytes, (rowEnd - from) * rowBytes), rowEnd - from,
-                        cache, Arrays.copyOfRange(rowTables, from, rowEnd), Arrays.copyOfRange(rowLens, from, rowEnd),
-                        heads, scale, out.asSlice(from * rowBytes, (rowEnd - from) * rowBytes));
-            }
-            s = runEnd;
-        }
-        return out;
+        }, q, blockTables, contextLens, queryStarts, tokens, seqs, maxBlocks, qHeads, kvHeads, headDim, scale);
     }
 
     /**
