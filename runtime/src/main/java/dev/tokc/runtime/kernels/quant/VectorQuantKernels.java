@@ -333,7 +333,7 @@ public final class VectorQuantKernels implements QuantKernels {
     }
 
     /** L packed bytes at {@code at}, sign-extended to int lanes. */
-    private static IntVector bytes(MemorySegment w, long at) {
+    static IntVector bytes(MemorySegment w, long at) {
         return (IntVector) ByteVector.fromMemorySegment(BS, w, at, LE).convertShape(VectorOperators.B2I, IS, 0);
     }
 
@@ -524,7 +524,7 @@ public final class VectorQuantKernels implements QuantKernels {
         out[1] = sb;
     }
 
-    private static FloatVector int8(MemorySegment w, long at) {
+    static FloatVector int8(MemorySegment w, long at) {
         return (FloatVector) ByteVector.fromMemorySegment(BS, w, at, LE).convertShape(VectorOperators.B2F, FS, 0);
     }
 
@@ -587,7 +587,7 @@ public final class VectorQuantKernels implements QuantKernels {
      * comment. {@code rebias} is 2^120 in every lane, broadcast once by the caller: a scalar {@code mul} here was left
      * boxed by C2 (measured 10-100x slower).
      */
-    private static FloatVector fp8(IntVector v, FloatVector rebias) {
+    static FloatVector fp8(IntVector v, FloatVector rebias) {
         return v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias);
     }
 

@@ -4,7 +4,6 @@ import dev.tokc.runtime.kernels.AttentionHeads;
 import dev.tokc.runtime.kernels.VectorKernels;
 import dev.tokc.runtime.kernels.WorkerPool;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -82,21 +81,16 @@ final class VectorQuantKv {
         float scale = seg.get(QuantKv.F32, off);
         if (f == KvQuantFormat.INT8 && hd % L == 0) {
             for (int d = 0; d < hd; d += L) {
-                FloatVector v = (FloatVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 4 + d,
-                        VectorQuantKernels.LE).convertShape(VectorOperators.B2F, VectorQuantKernels.FS, 0);
-                v.mul(scale).intoArray(row, at + d);
+                VectorQuantKernels.int8(seg, off + 4 + d).mul(scale).intoArray(row, at + d);
             }
             return;
         }
         if (f == KvQuantFormat.FP8 && hd % L == 0) {
-            // E4M3 by bits: sign to bit 31, exponent and mantissa to bits 20-26, times 2^120 (the exponent bias 7 ->
-            // 127); exact for every code but the NaN codes, which the quantizer never writes (QuantKv.E4M3 decodes
-            // those to NaN)
+            // the weight kernels' decode by bits: exact for every code but the NaN codes, which the quantizer never
+            // writes (QuantKv.E4M3 decodes those to NaN)
             FloatVector rebias = FloatVector.broadcast(VectorQuantKernels.FS, 0x1p120f);
             for (int d = 0; d < hd; d += L) {
-                IntVector v = (IntVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 4 + d,
-                        VectorQuantKernels.LE).convertShape(VectorOperators.B2I, VectorQuantKernels.IS, 0);
-                v.lanewise(VectorOperators.LSHL, 20).and(0x87f0_0000).reinterpretAsFloats().mul(rebias).mul(scale)
+                VectorQuantKernels.fp8(VectorQuantKernels.bytes(seg, off + 4 + d), rebias).mul(scale)
                         .intoArray(row, at + d);
             }
             return;
@@ -105,8 +99,7 @@ final class VectorQuantKv {
             // byte i holds elements 2i (low nibble) and 2i + 1 (high): decoded as two vectors, then interleaved
             float lo = seg.get(QuantKv.F32, off + 4);
             for (int d = 0; d < hd; d += 2 * L) {
-                IntVector v = (IntVector) ByteVector.fromMemorySegment(VectorQuantKernels.BS, seg, off + 8 + d / 2,
-                        VectorQuantKernels.LE).convertShape(VectorOperators.B2I, VectorQuantKernels.IS, 0);
+                IntVector v = VectorQuantKernels.bytes(seg, off + 8 + d / 2);
                 FloatVector even = ((FloatVector) v.and(0xf).convert(VectorOperators.I2F, 0)).mul(scale).add(lo);
                 FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.ASHR, 4).and(0xf)
                         .convert(VectorOperators.I2F, 0)).mul(scale).add(lo);
