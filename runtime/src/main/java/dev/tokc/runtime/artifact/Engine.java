@@ -73,8 +73,23 @@ public final class Engine implements AutoCloseable {
             if (size == 0) {
                 return MemorySegment.NULL; // nothing to map (a rank without tensors); a zero-length segment
             }
-            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return asNativeSegment(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
         }
+    }
+
+    /**
+     * The mapped file as a plain native segment over the same pages, read-only, valid while {@code arena} is.
+     *
+     * <p>Why: a mapped file's segment is a different class from the arena memory that holds activations and the KV
+     * cache, and C2 compiles each kernel for the segment classes it has seen at each load. A helper that reads both
+     * (the int8 and fp8 widening shared by weights and a quantized KV cache, for one) or a kernel that once saw a
+     * copy of a weight in arena memory is compiled for two classes, with a type check and a slower load in every
+     * step of its loop: one TinyLlama w4a8 step's products ran 6-8 % slower from mapped weights once the same kernels
+     * had also seen arena copies (docs/benchmarks.md, "One segment class"). With every segment native the kernels
+     * see one class.
+     */
+    private static MemorySegment asNativeSegment(MemorySegment mapped, Arena arena) {
+        return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null).asReadOnly();
     }
 
     /** The engine directory (absolute). */

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -81,6 +82,8 @@ class ArtifactTest {
             assertEquals(101f, e.tensor("c").get(F32, 0));
             assertEquals((byte) 0x3f, e.tensor("b").get(ValueLayout.JAVA_BYTE, 13));
             assertTrue(e.tensor("a").isReadOnly(), "weights are mapped read-only");
+            // the same segment class as arena memory, so that kernels fed both compile for one (Engine.asNativeSegment)
+            assertEquals(Arena.ofAuto().allocate(8).getClass(), a.getClass());
             assertEquals("class Step {}\n", Files.readString(e.file("src/dev/tokc/gen/Step.java")));
             assertThrows(ArtifactException.class, () -> e.tensor("nope"));
         }
