@@ -86,9 +86,14 @@ public final class Engine implements AutoCloseable {
      * copy of a weight in arena memory is compiled for two classes, with a type check and a slower load in every
      * step of its loop: one TinyLlama w4a8 step's products ran 6-8 % slower from mapped weights once the same kernels
      * had also seen arena copies (docs/benchmarks.md, "One segment class"). With every segment native the kernels
-     * see one class.
+     * see one class. {@code reinterpret} is a restricted method: where native access is not enabled for this code
+     * (a host application that embeds the runtime without {@code --enable-native-access}) the mapped segment is
+     * kept as it is, correct and without the JDK's warning.
      */
     private static MemorySegment asNativeSegment(MemorySegment mapped, Arena arena) {
+        if (!Engine.class.getModule().isNativeAccessEnabled()) {
+            return mapped;
+        }
         return MemorySegment.ofAddress(mapped.address()).reinterpret(mapped.byteSize(), arena, null).asReadOnly();
     }
 
