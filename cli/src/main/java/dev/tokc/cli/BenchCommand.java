@@ -1,5 +1,6 @@
 package dev.tokc.cli;
 
+import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -9,6 +10,8 @@ import org.apache.commons.cli.Options;
  * <ul>
  *   <li>{@code tokc bench ENGINE --prompt-len 128 --gen-len 128 --batch 1,4,16}: the engine in-process
  *       ({@link EngineBench}): prefill and decode tokens/s, TTFT, MBU against the measured read bandwidth;</li>
+ *   <li>{@code tokc bench ENGINE ENGINE... --rounds 5}: several engines compared round by round, each run in its own
+ *       JVM, with per-round ratios to the first engine ({@link EngineComparison});</li>
  *   <li>{@code tokc bench --measure-bandwidth}: this machine's read bandwidth, 1 thread and all
  *       ({@link EngineBench});</li>
  *   <li>{@code tokc bench --server URL --concurrency 1,4,16,64 ...}: a running {@code tokc serve} (or any
@@ -28,7 +31,7 @@ final class BenchCommand implements Command {
 
     @Override
     public String usage() {
-        return "ENGINE [--prompt-len N] [--gen-len N] [--batch 1,4,16] | --measure-bandwidth | --server URL [--concurrency 1,4,16,64] ...";
+        return "ENGINE [ENGINE... --rounds N] [--prompt-len N] [--gen-len N] [--batch 1,4,16] | --measure-bandwidth | --server URL [--concurrency 1,4,16,64] ...";
     }
 
     @Override
@@ -55,6 +58,12 @@ final class BenchCommand implements Command {
         }
         if (cmd.hasOption("measure-bandwidth")) {
             return EngineBench.measureBandwidth(cmd, io);
+        }
+        if (cmd.getArgList().size() > 1) {
+            return EngineComparison.run(cmd.getArgList().stream().map(Path::of).toList(), cmd, io);
+        }
+        if (cmd.hasOption("rounds")) {
+            throw new UsageError("--rounds compares engines round by round: give two or more ENGINE directories");
         }
         return EngineBench.run(Args.single(cmd, "ENGINE"), cmd, io);
     }

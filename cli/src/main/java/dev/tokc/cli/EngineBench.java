@@ -50,6 +50,9 @@ final class EngineBench {
                 .desc("engine mode: runs per batch size, the best is reported (default 1)").build());
         o.addOption(Option.builder().longOpt("bandwidth").hasArg().argName("GB/S")
                 .desc("engine mode: read bandwidth for MBU instead of measuring it").build());
+        o.addOption(Option.builder().longOpt("rounds").hasArg().argName("N")
+                .desc("engine mode with several engines: rounds, each running every engine once in its own JVM "
+                        + "(default 5)").build());
     }
 
     static int run(Path engine, CommandLine cmd, Io io) throws IOException {
@@ -115,7 +118,7 @@ final class EngineBench {
                 double meanContext = promptLen + 1 + (genLen - 2) / 2.0;
                 double stepBytes = bytes.stepWeights + b * meanContext * bytes.kvPerToken;
                 double gbs = genLen > 1 ? stepBytes / stepSec / 1e9 : Double.NaN;
-                io.out().printf(Locale.ROOT, "%5d %12.1f %10.1f %12.2f %10.2f %11.3f %9.1f %5.0f%%%n", b,
+                io.out().printf(Locale.ROOT, ROW_FORMAT, b,
                         (double) b * promptLen / (best.prefillNanos / 1e9), best.ttftNanos / 1e6,
                         genLen > 1 ? b * (genLen - 1) / (best.decodeNanos / 1e9) : Double.NaN, stepSec * 1e3,
                         stepBytes / 1e9, gbs, 100 * gbs / bandwidth);
@@ -123,6 +126,26 @@ final class EngineBench {
             }
         }
         return 0;
+    }
+
+    /** A result row: batch, prefill/s, TTFT ms, decode tok/s, step ms, GB/step, GB/s, MBU %. */
+    private static final String ROW_FORMAT = "%5d %12.1f %10.1f %12.2f %10.2f %11.3f %9.1f %5.0f%%%n";
+
+    /** The figures of one printed result row that a comparison of engines reads back ({@link EngineComparison}). */
+    record Row(int batch, double decodeTokS, double gbPerSecond, double mbuPercent) {
+        /** The row {@link #ROW_FORMAT} printed on {@code line}, if it is one. */
+        static java.util.Optional<Row> parse(String line) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length != 8 || !f[0].matches("\\d+") || !f[7].endsWith("%")) {
+                return java.util.Optional.empty();
+            }
+            try {
+                return java.util.Optional.of(new Row(Integer.parseInt(f[0]), Double.parseDouble(f[3]),
+                        Double.parseDouble(f[6]), Double.parseDouble(f[7].substring(0, f[7].length() - 1))));
+            } catch (NumberFormatException e) {
+                return java.util.Optional.empty();
+            }
+        }
     }
 
     /** One benchmark run's times (nanoseconds). */

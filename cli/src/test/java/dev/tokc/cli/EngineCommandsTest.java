@@ -113,6 +113,37 @@ class EngineCommandsTest {
     }
 
     /**
+     * {@code tokc bench E1 E2 --rounds N}: every engine once per round, each in a child JVM, then per batch size the
+     * median decode tok/s and the per-round ratio to the first engine (1.00x for itself).
+     */
+    @Test
+    void benchComparesEnginesRoundByRound() throws Exception {
+        Path f32 = tmp.resolve("f32");
+        Path int8 = tmp.resolve("int8");
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", f32.toString()).code());
+        assertEquals(0, CliErrorsTest.tokc("compile", MODEL, "-o", int8.toString(), "--quant", "int8").code());
+        var b = CliErrorsTest.tokc("bench", f32.toString(), int8.toString(), "--rounds", "2", "--prompt-len", "4",
+                "--gen-len", "3", "--batch", "1,2", "--threads", "1", "--bandwidth", "50");
+        assertEquals(0, b.code(), b.err());
+        assertEquals(4, b.out().lines().filter(l -> l.startsWith("round ")).count(), b.out());
+        assertTrue(b.out().contains("round 2/2 int8:  batch 1 "), b.out());
+        for (String batch : new String[] {"1", "2"}) {
+            assertTrue(b.out().contains("batch " + batch + ", 2 rounds; ratio = decode tok/s / f32's in the same round"),
+                    b.out());
+        }
+        String f32Row = b.out().lines().filter(l -> l.startsWith("f32 ")).findFirst().orElseThrow(() -> new AssertionError(b.out()));
+        assertTrue(f32Row.contains("1.00x (1.00-1.00)"), f32Row);
+        String int8Row = b.out().lines().filter(l -> l.startsWith("int8 ")).findFirst().orElseThrow(() -> new AssertionError(b.out()));
+        String ratio = int8Row.trim().split("\\s+")[3];
+        assertTrue(ratio.endsWith("x") && Double.parseDouble(ratio.substring(0, ratio.length() - 1)) > 0, int8Row);
+
+        CliErrorsTest.assertOneLineError(CliErrorsTest.tokc("bench", f32.toString(), tmp.toString(), "--rounds", "1"),
+                tmp.toString(), "not an engine directory");
+        assertUsageError(CliErrorsTest.tokc("bench", f32.toString(), "--rounds", "3"), "--rounds", "two or more");
+        assertUsageError(CliErrorsTest.tokc("bench", f32.toString(), int8.toString(), "--rounds", "0"), "--rounds");
+    }
+
+    /**
      * Bytes per decode step: with tied embeddings (shakespeare-llama's) the embedding table is the LM head and is
      * streamed every step while the LM head stays in float ({@code --lm-head float}); once the LM head is quantized
      * (int8 by default) it is a tensor of its own and the table is only gathered from and is not counted.
