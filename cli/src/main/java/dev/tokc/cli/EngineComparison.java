@@ -37,8 +37,12 @@ final class EngineComparison {
     /** The options forwarded to every child run, as given. */
     private static final List<String> FORWARDED = List.of("prompt-len", "gen-len", "batch", "threads", "runs", "bandwidth");
 
-    /** One child run's result rows by batch size. */
-    private record RunResult(Map<Integer, EngineBench.Row> rows) {}
+    /** One child run's result rows by batch size, and the weight bytes a decode step reads (its header line). */
+    private record RunResult(Map<Integer, EngineBench.Row> rows, double weightGb) {}
+
+    /** The header line of {@code tokc bench ENGINE} that gives the weights a decode step reads. */
+    private static final java.util.regex.Pattern WEIGHT_BYTES =
+            java.util.regex.Pattern.compile("bytes per decode step: ([0-9.]+) GB of weights");
 
     static int run(List<Path> engines, CommandLine cmd, Io io) throws IOException, InterruptedException {
         for (Path e : engines) {
@@ -83,10 +87,11 @@ final class EngineComparison {
 
     private static void printSummary(List<Path> engines, List<RunResult[]> results, int rounds, Io io) {
         for (int batch : results.get(0)[0].rows().keySet()) {
-            io.out().printf(Locale.ROOT, "%nbatch %d, %d round%s; ratio = decode tok/s / %s's in the same round%n",
-                    batch, rounds, rounds == 1 ? "" : "s", label(engines.get(0)));
-            io.out().printf(Locale.ROOT, "%-28s %28s %28s %10s%n", "engine", "decode tok/s median (range)",
-                    "ratio median (range)", "MBU median");
+            io.out().printf(Locale.ROOT, "%nbatch %d, %d round%s; ratio = decode tok/s / %s's in the same round; "
+                    + "byte ratio = its weight bytes per step / this engine's%n",
+                    batch, rounds, rounds == 1 ? "" : "s", label(engines.get(0)), label(engines.get(0)));
+            io.out().printf(Locale.ROOT, "%-28s %10s %10s %28s %28s %10s%n", "engine", "GB/step", "byte ratio",
+                    "decode tok/s median (range)", "ratio median (range)", "MBU median");
             for (int e = 0; e < engines.size(); e++) {
                 double[] tokS = new double[rounds];
                 double[] ratio = new double[rounds];
@@ -97,7 +102,10 @@ final class EngineComparison {
                     ratio[r] = row.decodeTokS() / row(results.get(0)[r], batch, engines.get(0)).decodeTokS();
                     mbu[r] = row.mbuPercent();
                 }
-                io.out().printf(Locale.ROOT, "%-28s %28s %28s %9.0f%%%n", label(engines.get(e)),
+                // The weights only: the ratio a purely bandwidth-bound decode would reach at short contexts.
+                double gb = results.get(e)[0].weightGb();
+                io.out().printf(Locale.ROOT, "%-28s %10.3f %9.2fx %28s %28s %9.0f%%%n", label(engines.get(e)), gb,
+                        results.get(0)[0].weightGb() / gb,
                         String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", median(tokS), min(tokS), max(tokS)),
                         String.format(Locale.ROOT, "%.2fx (%.2f-%.2f)", median(ratio), min(ratio), max(ratio)),
                         median(mbu));
@@ -141,7 +149,8 @@ final class EngineComparison {
         if (rows.isEmpty()) {
             throw new UserError("tokc bench " + engine + " printed no result rows in round " + round);
         }
-        return new RunResult(rows);
+        java.util.regex.Matcher bytes = WEIGHT_BYTES.matcher(out);
+        return new RunResult(rows, bytes.find() ? Double.parseDouble(bytes.group(1)) : Double.NaN);
     }
 
     private static String readAll(InputStream in) {
