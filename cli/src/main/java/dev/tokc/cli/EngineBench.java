@@ -89,7 +89,7 @@ final class EngineBench {
             bandwidthNote = "measured: " + r;
         }
         io.out().printf(Locale.ROOT, "engine %s: %s weights, %s KV cache; %d threads%n", engine, m.dtype(), kv.dtype(), threads);
-        io.out().printf(Locale.ROOT, "bytes per decode step: %.3f GB of weights (%s) + %.1f KB of K/V per cached token%n",
+        io.out().printf(Locale.ROOT, WEIGHT_BYTES_FORMAT,
                 bytes.stepWeights / 1e9, bytes.note, bytes.kvPerToken / 1e3);
         io.out().printf(Locale.ROOT, "read bandwidth %.1f GB/s (%s)%n", bandwidth, bandwidthNote);
         io.out().printf(Locale.ROOT, "prompt %d tokens, %d generated per sequence, best of %d run%s%n", promptLen, genLen,
@@ -126,6 +126,18 @@ final class EngineBench {
             }
         }
         return 0;
+    }
+
+    /** The header line with the bytes a decode step reads, and the pattern that reads its weight bytes back. */
+    private static final String WEIGHT_BYTES_FORMAT =
+            "bytes per decode step: %.3f GB of weights (%s) + %.1f KB of K/V per cached token%n";
+    private static final java.util.regex.Pattern WEIGHT_BYTES =
+            java.util.regex.Pattern.compile("bytes per decode step: ([0-9.]+) GB of weights");
+
+    /** The weight GB per decode step in a run's printed output ({@link #WEIGHT_BYTES_FORMAT}), NaN if absent. */
+    static double stepWeightGb(String output) {
+        java.util.regex.Matcher m = WEIGHT_BYTES.matcher(output);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
     }
 
     /** A result row: batch, prefill/s, TTFT ms, decode tok/s, step ms, GB/step, GB/s, MBU %. */

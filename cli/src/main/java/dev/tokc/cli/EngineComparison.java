@@ -40,9 +40,6 @@ final class EngineComparison {
     /** One child run's result rows by batch size, and the weight bytes a decode step reads (its header line). */
     private record RunResult(Map<Integer, EngineBench.Row> rows, double weightGb) {}
 
-    /** The header line of {@code tokc bench ENGINE} that gives the weights a decode step reads. */
-    private static final java.util.regex.Pattern WEIGHT_BYTES =
-            java.util.regex.Pattern.compile("bytes per decode step: ([0-9.]+) GB of weights");
 
     static int run(List<Path> engines, CommandLine cmd, Io io) throws IOException, InterruptedException {
         for (Path e : engines) {
@@ -51,7 +48,7 @@ final class EngineComparison {
             }
         }
         int rounds = Args.intValue(cmd, "rounds", 5, 1, 10_000);
-        assignLabels(engines);
+        List<String> labels = labels(engines);
         List<String> forwarded = new ArrayList<>();
         for (String flag : FORWARDED) {
             if (cmd.hasOption(flag)) {
@@ -72,7 +69,7 @@ final class EngineComparison {
                 RunResult res = runChild(engines.get(e), forwarded, r + 1);
                 results.get(e)[r] = res;
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "round %d/%d %s:", r + 1, rounds,
-                        label(engines.get(e))));
+                        labels.get(e)));
                 for (EngineBench.Row row : res.rows().values()) {
                     line.append(String.format(Locale.ROOT, "  batch %d %.2f tok/s (%.1f GB/s, MBU %.0f%%)",
                             row.batch(), row.decodeTokS(), row.gbPerSecond(), row.mbuPercent()));
@@ -81,15 +78,16 @@ final class EngineComparison {
                 io.out().flush();
             }
         }
-        printSummary(engines, results, rounds, io);
+        printSummary(engines, labels, results, rounds, io);
         return 0;
     }
 
-    private static void printSummary(List<Path> engines, List<RunResult[]> results, int rounds, Io io) {
+    private static void printSummary(List<Path> engines, List<String> labels, List<RunResult[]> results, int rounds,
+            Io io) {
         for (int batch : results.get(0)[0].rows().keySet()) {
             io.out().printf(Locale.ROOT, "%nbatch %d, %d round%s; ratio = decode tok/s / %s's in the same round; "
                     + "byte ratio = its weight bytes per step / this engine's%n",
-                    batch, rounds, rounds == 1 ? "" : "s", label(engines.get(0)), label(engines.get(0)));
+                    batch, rounds, rounds == 1 ? "" : "s", labels.get(0), labels.get(0));
             io.out().printf(Locale.ROOT, "%-28s %10s %10s %28s %28s %10s%n", "engine", "GB/step", "byte ratio",
                     "decode tok/s median (range)", "ratio median (range)", "MBU median");
             for (int e = 0; e < engines.size(); e++) {
@@ -104,7 +102,7 @@ final class EngineComparison {
                 }
                 // The weights only: the ratio a purely bandwidth-bound decode would reach at short contexts.
                 double gb = results.get(e)[0].weightGb();
-                io.out().printf(Locale.ROOT, "%-28s %10.3f %9.2fx %28s %28s %9.0f%%%n", label(engines.get(e)), gb,
+                io.out().printf(Locale.ROOT, "%-28s %10.3f %9.2fx %28s %28s %9.0f%%%n", labels.get(e), gb,
                         results.get(0)[0].weightGb() / gb,
                         String.format(Locale.ROOT, "%.2f (%.2f-%.2f)", median(tokS), min(tokS), max(tokS)),
                         String.format(Locale.ROOT, "%.2fx (%.2f-%.2f)", median(ratio), min(ratio), max(ratio)),
@@ -149,8 +147,7 @@ final class EngineComparison {
         if (rows.isEmpty()) {
             throw new UserError("tokc bench " + engine + " printed no result rows in round " + round);
         }
-        java.util.regex.Matcher bytes = WEIGHT_BYTES.matcher(out);
-        return new RunResult(rows, bytes.find() ? Double.parseDouble(bytes.group(1)) : Double.NaN);
+        return new RunResult(rows, EngineBench.stepWeightGb(out));
     }
 
     private static String readAll(InputStream in) {
@@ -161,21 +158,13 @@ final class EngineComparison {
         }
     }
 
-    /** The engine's directory name, the part that tells engines apart in a table (the path where names repeat). */
-    private static String label(Path engine) {
-        return LABELS.getOrDefault(engine, engine.toString());
-    }
-
-    private static final Map<Path, String> LABELS = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private static void assignLabels(List<Path> engines) {
+    /** Each engine's directory name, the part that tells engines apart in a table; the path where names repeat. */
+    private static List<String> labels(List<Path> engines) {
         Map<String, Long> counts = new java.util.HashMap<>();
         for (Path e : engines) {
             counts.merge(name(e), 1L, Long::sum);
         }
-        for (Path e : engines) {
-            LABELS.put(e, counts.get(name(e)) == 1 ? name(e) : e.toString());
-        }
+        return engines.stream().map(e -> counts.get(name(e)) == 1 ? name(e) : e.toString()).toList();
     }
 
     private static String name(Path engine) {

@@ -694,12 +694,9 @@ public final class ExecContext implements AutoCloseable {
             // row dequantized it again (TinyLlama w4a8 + int8 KV prefilled 1024 tokens at 112 tok/s, bf16 KV 185).
             @Override
             public MemorySegment[] gather(int[] table, int ctx) {
-                long bytes = 4L * ctx * c.kvHeads() * c.headDim();
-                MemorySegment buffer = gatherBuffer(2 * bytes);
-                MemorySegment k = buffer.asSlice(0, bytes);
-                MemorySegment v = buffer.asSlice(bytes, bytes);
-                qk.gatherKv(c, table, ctx, k, v);
-                return new MemorySegment[] {k, v};
+                MemorySegment[] kv = gatherBuffers(4L * ctx * c.kvHeads() * c.headDim());
+                qk.gatherKv(c, table, ctx, kv[0], kv[1]);
+                return kv;
             }
 
             @Override
@@ -727,24 +724,26 @@ public final class ExecContext implements AutoCloseable {
     private MemorySegment kvGather = MemorySegment.NULL;
     private java.lang.foreign.Arena gatherArena = java.lang.foreign.Arena.ofShared();
 
-    /** The gather buffer, grown to at least {@code bytes} (its old contents are not kept). */
-    private MemorySegment gatherBuffer(long bytes) {
-        if (kvGather.byteSize() < bytes) {
-            long size = Math.max(bytes, kvGather.byteSize() * 3 / 2);
+    /**
+     * K and V buffers of {@code bytes} each for one sequence's gathered context: the two halves of the gather buffer,
+     * grown as needed (its old contents are not kept).
+     */
+    private MemorySegment[] gatherBuffers(long bytes) {
+        if (kvGather.byteSize() < 2 * bytes) {
+            long size = Math.max(2 * bytes, kvGather.byteSize() * 3 / 2);
             gatherArena.close();
             gatherArena = java.lang.foreign.Arena.ofShared();
             kvGather = gatherArena.allocate(size, 64);
         }
-        return kvGather;
+        return new MemorySegment[] {kvGather.asSlice(0, bytes), kvGather.asSlice(bytes, bytes)};
     }
 
     /** The first {@code ctx} tokens' K and V of a sequence, {@code [ctx, kvHeads, headDim]} f32 each. */
     private MemorySegment[] gatherKv(PagedKvCache c, int[] table, int ctx) {
         long width = (long) c.kvHeads() * c.headDim();
-        long bytes = 4L * ctx * width;
-        MemorySegment buffer = gatherBuffer(2 * bytes);
-        MemorySegment k = buffer.asSlice(0, bytes);
-        MemorySegment v = buffer.asSlice(bytes, bytes);
+        MemorySegment[] kv = gatherBuffers(4L * ctx * width);
+        MemorySegment k = kv[0];
+        MemorySegment v = kv[1];
         int bs = c.blockSize();
         long elemBytes = c.type().byteSize();
         for (int t0 = 0; t0 < ctx; t0 += bs) {
@@ -754,7 +753,7 @@ public final class ExecContext implements AutoCloseable {
             kernels.toF32(c.keys().asSlice(src, count * elemBytes), c.type(), k.asSlice(4L * t0 * width, 4 * count), count);
             kernels.toF32(c.values().asSlice(src, count * elemBytes), c.type(), v.asSlice(4L * t0 * width, 4 * count), count);
         }
-        return new MemorySegment[] {k, v};
+        return kv;
     }
 
     /**
